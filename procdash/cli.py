@@ -1,0 +1,298 @@
+"""Command line: start (default), check, run, export, ctl; Foreman and honcho flags where they exist."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import math
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from procdash import __version__
+from procdash.core.errors import ConfigError
+from procdash.core.project import Project, load_project
+from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
+from procdash.headless import Service
+
+COMMANDS = ("start", "check", "run", "export", "ctl")
+# Subcommands that live in their own packages register themselves through add_parser().
+EXTENSIONS = ("procdash.export.command", "procdash.control.command")
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad input as one line and exit status 2, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``procdash: error: ...`` and exit 2."""
+        self.exit(EXIT_USAGE, f"procdash: error: {message}\n")
+
+
+def positive_float(text: str) -> float:
+    """A non-negative, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number of seconds, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def project_options() -> Parser:
+    """The options every formation-reading command shares (Foreman/honcho spelling)."""
+    common = Parser(add_help=False)
+    common.add_argument("-f", "--procfile", help="Procfile to read (default: ./Procfile, or ROOT/Procfile)")
+    common.add_argument("-e", "--env", help="comma-separated .env files, later ones win (default: ROOT/.env)")
+    common.add_argument("-d", "--root", help="directory processes run in (default: the Procfile's directory)")
+    common.add_argument(
+        "-m",
+        "-c",
+        "--formation",
+        "--concurrency",
+        dest="formation",
+        metavar="SPEC",
+        help="how many of each type: web=2,worker=1, all=1, name=0 to skip",
+    )
+    common.add_argument("-p", "--port", help="base port (default: PORT from .env or the environment, else 5000)")
+    return common
+
+
+def build_parser() -> Parser:
+    """The whole command line."""
+    parser = Parser(
+        prog="procdash",
+        description="Run a Procfile formation with a live dashboard (headless when not on a terminal).",
+    )
+    parser.add_argument("--version", action="version", version=f"procdash {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common = project_options()
+
+    start = sub.add_parser("start", parents=[common], help="start the formation (the default command)")
+    start.add_argument("types", nargs="*", metavar="TYPE", help="only start these process types")
+    start.add_argument(
+        "-t",
+        "--timeout",
+        type=positive_float,
+        default=5.0,
+        help="seconds between SIGTERM and SIGKILL when stopping (default 5)",
+    )
+    start.add_argument(
+        "--restart",
+        choices=RESTART_POLICIES,
+        default="no",
+        help="restart policy for processes that end on their own (default: no)",
+    )
+    start.add_argument("--no-pty", action="store_true", help="use pipes instead of a pty per process")
+    start.add_argument("--headless", action="store_true", help="print prefixed logs instead of the dashboard")
+    start.add_argument("--color", action="store_true", help="colour headless output even when not a terminal")
+    start.add_argument("--no-color", action="store_true", help="no colour (also when NO_COLOR is set)")
+    start.add_argument("--no-timestamp", action="store_true", help="headless: no time column")
+    start.add_argument("--no-prefix", action="store_true", help="headless: no time or name prefix at all")
+    start.add_argument(
+        "--exit-on-failure",
+        action="store_true",
+        help="stop everything and exit with its code when a process fails for good",
+    )
+    start.add_argument("--scrollback", type=positive_int, default=10_000, help="lines kept per process (default 10000)")
+    start.add_argument(
+        "--stats",
+        type=positive_float,
+        default=0,
+        metavar="SECONDS",
+        help="headless: print a CPU/memory summary per type every SECONDS (default off)",
+    )
+    start.add_argument(
+        "--stats-interval",
+        type=positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often CPU and memory are sampled (default 1)",
+    )
+    start.set_defaults(func=cmd_start)
+
+    check = sub.add_parser("check", parents=[common], help="validate the Procfile and show the formation")
+    check.set_defaults(func=cmd_check)
+
+    run = sub.add_parser("run", parents=[common], help="run one command with the environment loaded")
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND", help="command, or a Procfile type")
+    run.set_defaults(func=cmd_run)
+
+    for module_name in EXTENSIONS:
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).add_parser(sub, [common])
+    return parser
+
+
+def project_from(args: argparse.Namespace, only: Sequence[str] = ()) -> Project:
+    """Load the formation the shared options describe."""
+    return load_project(
+        procfile=args.procfile, root=args.root, env=args.env, formation=args.formation, port=args.port, only=only
+    )
+
+
+def use_color(args: argparse.Namespace, on_terminal: bool) -> bool:
+    """Colour when asked, else on a terminal, never with --no-color or NO_COLOR."""
+    if args.no_color or "NO_COLOR" in os.environ:
+        return False
+    return args.color or bool(os.environ.get("FORCE_COLOR")) or on_terminal
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """Start the formation: the dashboard on a terminal, headless otherwise."""
+    from procdash.headless import run_headless, stdout_is_terminal
+
+    project = project_from(args, args.types)
+    on_terminal = stdout_is_terminal() and sys.stdin.isatty()
+    dashboard = not args.headless and on_terminal and importlib.util.find_spec("procdash.ui.app") is not None
+    color = use_color(args, stdout_is_terminal() or dashboard)
+    try:
+        size = os.get_terminal_size()
+        pty_size = (max(40, size.columns), max(10, size.lines))
+    except OSError:
+        pty_size = (120, 40)
+    options = SupervisorOptions(
+        timeout=args.timeout,
+        restart=args.restart,
+        use_pty=not args.no_pty,
+        color=color,
+        scrollback=args.scrollback,
+        pty_size=pty_size,
+    )
+    supervisor = Supervisor(
+        project.types,
+        project.counts,
+        root=project.root,
+        dotenv=project.dotenv,
+        base_port=project.base_port,
+        options=options,
+    )
+    services = start_services(args, project, dashboard=dashboard)
+    if dashboard:
+        app_module = importlib.import_module("procdash.ui.app")
+        return int(app_module.run_dashboard(supervisor, project, args, services))
+    return asyncio.run(
+        run_headless(
+            supervisor,
+            color=color,
+            timestamps=not args.no_timestamp,
+            prefix=not args.no_prefix,
+            exit_on_failure=args.exit_on_failure,
+            services=services,
+        )
+    )
+
+
+def start_services(args: argparse.Namespace, project: Project, *, dashboard: bool) -> list[Service]:
+    """What runs beside the formation in both modes: the control socket, the headless stats summary."""
+    services: list[Service] = []
+    return services
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate everything and print each type with its count, ports and command."""
+    from procdash.core.formation import port_for
+
+    project = project_from(args)
+    width = max(len(name) for name in project.type_names)
+    print(f"{project.procfile}: {len(project.types)} process types, root {project.root}")
+    for index, t in enumerate(project.types):
+        count = project.counts[t.name]
+        if count == 0:
+            ports = "-"
+        elif count == 1:
+            ports = str(port_for(project.base_port, index, 1))
+        else:
+            ports = f"{port_for(project.base_port, index, 1)}-{port_for(project.base_port, index, count)}"
+        print(f"  {t.name:<{width}}  x{count}  port {ports:<11}  {t.command}")
+    if project.env_files:
+        print(f"env: {', '.join(str(p) for p in project.env_files)} ({len(project.dotenv)} variables)")
+    print("valid")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Replace procdash with one command in the formation's environment; its exit code is ours."""
+    from procdash.core.env import child_env, load_env_files
+    from procdash.core.procfile import load_procfile
+    from procdash.core.project import base_port, env_paths, resolve_paths
+
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise ConfigError("run: expected a command, e.g. procdash run python manage.py migrate")
+    procfile, root = resolve_paths(args.procfile, args.root)
+    files, required = env_paths(args.env, root)
+    dotenv = load_env_files(files, required=required)
+    port = base_port(args.port, dotenv, os.environ) if args.port is not None or "PORT" in dotenv else None
+    env = child_env(os.environ, dotenv, port=port, ps="run.1", pipes=False, color=True)
+    if len(argv) == 1 and procfile.exists():
+        commands = {t.name: t.command for t in load_procfile(procfile)}
+        if argv[0] in commands:
+            argv = ["/bin/sh", "-c", commands[argv[0]]]
+    if len(argv) == 1 and any(ch in argv[0] for ch in " ;|&$<>()'\"`*?"):
+        argv = ["/bin/sh", "-c", argv[0]]
+    sys.stdout.flush()
+    try:
+        os.chdir(root)
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        print(f"procdash: {shlex.quote(argv[0])}: command not found", file=sys.stderr)
+        return 127
+    except PermissionError:
+        print(f"procdash: {shlex.quote(argv[0])}: permission denied", file=sys.stderr)
+        return 126
+    return 0  # pragma: no cover - exec does not return
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """Make ``start`` the default command, as in ``procdash web worker`` or ``procdash -m web=2``."""
+    if not argv:
+        return ["start"]
+    first = argv[0]
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return argv
+    return ["start", *argv]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run procdash; bad input is one line on stderr and exit status 2, never a traceback."""
+    args_list = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"procdash: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        _quiet_closed_stdout()
+
+
+def _quiet_closed_stdout() -> None:
+    """After ``procdash | head`` closed the pipe, keep Python from complaining at exit."""
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -1,0 +1,1 @@
+"""Control a running procdash over a private Unix socket (``procdash ctl``)."""

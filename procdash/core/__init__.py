@@ -1,0 +1,1 @@
+"""The headless engine: parsing, processes, supervision; never imports textual or rich."""

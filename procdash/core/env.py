@@ -1,0 +1,54 @@
+"""Environment layering: os.environ, then .env files in order, then PORT and PS per instance."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from procdash.core.errors import ConfigError
+
+
+def load_env_files(paths: Sequence[Path], *, required: bool) -> dict[str, str]:
+    """Merge .env files left to right (later wins); a missing file is an error only when required."""
+    merged: dict[str, str] = {}
+    for path in paths:
+        shown = str(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            if required:
+                raise ConfigError("no such env file", path=shown) from None
+            continue
+        except IsADirectoryError:
+            raise ConfigError("is a directory, not an env file", path=shown) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read env file: {exc.strerror}", path=shown) from None
+        except UnicodeDecodeError:
+            raise ConfigError("env file is not valid UTF-8", path=shown) from None
+        values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+        merged.update({key: value for key, value in values.items() if value is not None})
+    return merged
+
+
+def child_env(
+    base: Mapping[str, str],
+    dotenv: Mapping[str, str],
+    *,
+    port: int | None,
+    ps: str,
+    pipes: bool,
+    color: bool,
+) -> dict[str, str]:
+    """Build one child's environment without touching procdash's own os.environ."""
+    env = {**base, **dotenv}
+    if port is not None:
+        env["PORT"] = str(port)
+    env["PS"] = ps
+    if pipes:
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if color and "NO_COLOR" not in env:
+            env.setdefault("FORCE_COLOR", "1")
+    return env

@@ -1,0 +1,91 @@
+"""Typed events the supervisor publishes to the headless printer, the dashboard and the control server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from procdash.core.instance import Instance
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """An instance's process is running with a new pid."""
+
+    instance: Instance
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Complete lines an instance printed, in order, already appended to its log buffer."""
+
+    instance: Instance
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Exited:
+    """An instance's process ended and its output is drained; ``will_restart`` says what comes next."""
+
+    instance: Instance
+    code: int
+    description: str
+    requested: bool
+    will_restart: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Restarting:
+    """An instance will be started again after ``delay`` seconds of backoff."""
+
+    instance: Instance
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fatal:
+    """An instance failed too often in a row and will not be restarted by the policy."""
+
+    instance: Instance
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """Any change of an instance's state, pid or counters; cheap to redraw from."""
+
+    instance: Instance
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A new instance slot exists (scaled up)."""
+
+    instance: Instance
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """An instance slot is gone (scaled down and stopped)."""
+
+    instance: Instance
+
+
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    """The desired count of a type changed."""
+
+    type_name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message from procdash itself (spawn failure, signal received, stopping)."""
+
+    text: str
+    instance: Instance | None = None
+
+
+Event = Started | Output | Exited | Restarting | Fatal | StateChanged | Added | Removed | Scaled | Notice

@@ -1,0 +1,85 @@
+"""Formation specs ("web=2,all=1"), Foreman's port rule and instance names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from procdash.core.errors import ConfigError
+
+DEFAULT_PORT = 5000
+PORT_STEP = 100
+MAX_PORT = 65535
+
+
+def parse_formation(spec: str | None, type_names: Sequence[str], *, flag: str = "-m") -> dict[str, int]:
+    """Turn "web=2,all=1" into a count per type, defaulting every type to 1."""
+    counts = dict.fromkeys(type_names, 1)
+    if spec is None or not spec.strip():
+        return counts
+    explicit: dict[str, int] = {}
+    all_count: int | None = None
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigError(f"{flag}: expected NAME=COUNT, got {part!r}")
+        count = parse_count(value.strip(), f"{flag} {name}")
+        if name == "all":
+            all_count = count
+        elif name not in counts:
+            known = ", ".join(type_names)
+            raise ConfigError(f"{flag}: unknown process type {name!r} (the Procfile has {known})")
+        else:
+            explicit[name] = count
+    if all_count is not None:
+        counts = dict.fromkeys(type_names, all_count)
+    counts.update(explicit)
+    return counts
+
+
+def parse_count(text: str, what: str) -> int:
+    """Parse a non-negative instance count, naming the flag on error."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise ConfigError(f"{what}: count must be a whole number, got {text!r}") from None
+    if count < 0:
+        raise ConfigError(f"{what}: count must not be negative, got {count}")
+    if count > 1000:
+        raise ConfigError(f"{what}: count {count} is more than 1000 instances")
+    return count
+
+
+def parse_port(text: str | None, what: str) -> int:
+    """Parse a base port from a flag or PORT variable, naming where it came from on error."""
+    if text is None:
+        return DEFAULT_PORT
+    try:
+        port = int(str(text).strip())
+    except ValueError:
+        raise ConfigError(f"{what}: port must be a number, got {text!r}") from None
+    if not 1 <= port <= MAX_PORT:
+        raise ConfigError(f"{what}: port {port} is outside 1-{MAX_PORT}")
+    return port
+
+
+def port_for(base: int, type_index: int, number: int) -> int:
+    """Foreman's rule: base + 100 per type in Procfile order + (instance number - 1)."""
+    return base + PORT_STEP * type_index + (number - 1)
+
+
+def instance_name(type_name: str, number: int) -> str:
+    """The PS name of an instance, e.g. web.2 (numbers start at 1)."""
+    return f"{type_name}.{number}"
+
+
+def check_ports(base: int, type_names: Sequence[str], counts: Mapping[str, int]) -> None:
+    """Refuse a formation whose highest port would pass 65535."""
+    for index, name in enumerate(type_names):
+        count = counts.get(name, 0)
+        if count and port_for(base, index, count) > MAX_PORT:
+            top = port_for(base, index, count)
+            raise ConfigError(f"-p: {name}.{count} would get port {top}, past {MAX_PORT} (base port {base})")

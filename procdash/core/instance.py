@@ -1,0 +1,93 @@
+"""One slot of the formation (web.2): identity, state, counters and its log buffer."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from procdash.core.lines import LineAssembler
+from procdash.core.logbuffer import LogBuffer
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from procdash.core.process import Child
+
+
+class State(str, enum.Enum):
+    """Lifecycle states shown to the user."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    EXITED = "exited"
+    CRASHED = "crashed"
+    BACKOFF = "backoff"
+    FATAL = "fatal"
+
+
+LIVE_STATES = frozenset({State.STARTING, State.RUNNING, State.STOPPING})
+
+
+@dataclass(eq=False)
+class Instance:
+    """A named, numbered instance of a process type; it keeps its name, port and log across restarts."""
+
+    type_name: str
+    type_index: int
+    number: int
+    command: str
+    port: int | None
+    log: LogBuffer
+    assembler: LineAssembler
+    state: State = State.STOPPED
+    pid: int | None = None
+    restarts: int = 0
+    exit_code: int | None = None
+    exit_description: str = ""
+    started_at: float | None = None  # time.monotonic() of the current run
+    started_wall: float | None = None  # time.time() of the current run, for display
+    retry_at: float | None = None  # time.monotonic() of the next backoff attempt
+    fast_failures: int = 0
+    # What the supervisor intends; private to it.
+    child: Child | None = field(default=None, repr=False)
+    retiring: bool = False
+    stop_requested: bool = False
+    restart_requested: bool = False
+    reaped: bool = False
+    eof: bool = False
+    returncode: int | None = None
+    timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The PS name, e.g. web.2."""
+        return f"{self.type_name}.{self.number}"
+
+    @property
+    def alive(self) -> bool:
+        """Whether a process of this instance exists (or is being drained)."""
+        return self.child is not None
+
+    @property
+    def uptime(self) -> float | None:
+        """Seconds since the current run started, or None when not running."""
+        if self.started_at is None or self.state not in LIVE_STATES:
+            return None
+        return time.monotonic() - self.started_at
+
+    @property
+    def retry_in(self) -> float | None:
+        """Seconds until the next backoff attempt, or None when not in backoff."""
+        if self.retry_at is None or self.state is not State.BACKOFF:
+            return None
+        return max(0.0, self.retry_at - time.monotonic())
+
+    def cancel_timers(self) -> None:
+        """Cancel pending backoff and kill timers."""
+        for handle in self.timers:
+            handle.cancel()
+        self.timers.clear()

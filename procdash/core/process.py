@@ -1,0 +1,143 @@
+"""Spawning one child in its own session with a pty (or pipes) as its controlling terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+READ_SIZE = 65_536
+
+
+@dataclass
+class Child:
+    """A running child: its Popen, the fd its output arrives on, and the pty master that anchors it."""
+
+    popen: subprocess.Popen[bytes]
+    output_fd: int
+    anchor_fd: int  # pty master; closing it (or procdash dying) hangs up the child's session
+    uses_pty: bool
+
+    @property
+    def pid(self) -> int:
+        """The child's pid, which is also its process group and session id."""
+        return self.popen.pid
+
+
+def spawn(
+    command: str,
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    use_pty: bool,
+    size: tuple[int, int] = (120, 40),
+) -> Child:
+    """Start ``sh -c command`` as a session leader whose controlling terminal is a pty we hold."""
+    master, slave = pty.openpty()
+    try:
+        _set_winsize(master, size)
+        tty_path = os.ttyname(slave)
+        # Opening the tty by path after setsid() makes it the controlling terminal: a tiny trampoline
+        # in the shell itself, since preexec_fn is unsafe in a threaded program. When procdash dies,
+        # the kernel closes the master and hangs up the whole session.
+        if use_pty:
+            prelude = f"exec 0<>{tty_path} 1>&0 2>&0\n"
+            stdin, stdout = slave, slave
+        else:
+            prelude = f"exec 3<>{tty_path} 3>&-\n"
+            stdin, stdout = subprocess.DEVNULL, subprocess.PIPE
+        popen = subprocess.Popen(
+            ["/bin/sh", "-c", prelude + command],
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,
+            close_fds=True,
+        )
+    except BaseException:
+        os.close(master)
+        os.close(slave)
+        raise
+    os.close(slave)
+    if use_pty:
+        output_fd = master
+    else:
+        assert popen.stdout is not None
+        output_fd = popen.stdout.fileno()
+    os.set_blocking(output_fd, False)
+    return Child(popen=popen, output_fd=output_fd, anchor_fd=master, uses_pty=use_pty)
+
+
+def read_chunk(fd: int) -> bytes | None:
+    """Read what is available: bytes, b"" when nothing is ready yet, or None at end of stream."""
+    try:
+        data = os.read(fd, READ_SIZE)
+    except BlockingIOError:
+        return b""
+    except OSError as exc:
+        # A pty master reads EIO once every slave is closed: that is end of stream on Linux.
+        if exc.errno == errno.EIO:
+            return None
+        raise
+    return data if data else None
+
+
+def close_child_fds(child: Child) -> None:
+    """Close the output pipe and the pty master; the child's session is hung up if still alive."""
+    if child.popen.stdout is not None:
+        with contextlib.suppress(OSError):
+            child.popen.stdout.close()
+    with contextlib.suppress(OSError):
+        os.close(child.anchor_fd)
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send a signal to a whole process group; False when the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process (not counting reaped ones) is still in the group."""
+    return signal_group(pgid, 0)
+
+
+def resize(child: Child, size: tuple[int, int]) -> None:
+    """Tell the child its terminal is now columns x rows; the kernel sends it SIGWINCH."""
+    if child.uses_pty:
+        with contextlib.suppress(OSError):
+            _set_winsize(child.anchor_fd, size)
+
+
+def _set_winsize(fd: int, size: tuple[int, int]) -> None:
+    """Set a pty's window size."""
+    columns, rows = size
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+def describe_status(returncode: int) -> tuple[int, str]:
+    """Turn Popen's returncode into a shell-style exit code and a human description."""
+    if returncode < 0:
+        signum = -returncode
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        return 128 + signum, name
+    return returncode, f"exit {returncode}"

@@ -1,0 +1,102 @@
+"""Everything one run needs from the command line and disk: Procfile, root, env, counts, base port."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from procdash.core.env import load_env_files
+from procdash.core.errors import ConfigError
+from procdash.core.formation import check_ports, parse_formation, parse_port
+from procdash.core.procfile import ProcessType, load_procfile
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated formation, ready to hand to a supervisor or an exporter."""
+
+    procfile: Path
+    root: Path
+    types: list[ProcessType]
+    counts: dict[str, int]
+    dotenv: dict[str, str]
+    base_port: int
+    env_files: list[Path]
+
+    @property
+    def type_names(self) -> list[str]:
+        """Type names in Procfile order."""
+        return [t.name for t in self.types]
+
+
+def resolve_paths(procfile: str | None, root: str | None) -> tuple[Path, Path]:
+    """Foreman's rule: the root defaults to the Procfile's directory, the Procfile to ROOT/Procfile."""
+    if root is not None:
+        root_path = Path(root).expanduser()
+        if not root_path.is_dir():
+            raise ConfigError("-d: no such directory", path=root)
+    if procfile is not None:
+        procfile_path = Path(procfile).expanduser()
+    else:
+        procfile_path = (Path(root).expanduser() if root is not None else Path.cwd()) / "Procfile"
+    root_path = Path(root).expanduser() if root is not None else procfile_path.parent
+    return procfile_path.absolute(), root_path.absolute()
+
+
+def env_paths(spec: str | None, root: Path) -> tuple[list[Path], bool]:
+    """The .env files to read: the -e list (each required) or ROOT/.env if present."""
+    if spec is None:
+        return [root / ".env"], False
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if not names:
+        raise ConfigError("-e: expected a comma-separated list of env files")
+    return [Path(name).expanduser() for name in names], True
+
+
+def base_port(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> int:
+    """-p wins, then PORT from the .env files, then PORT from the environment, then 5000."""
+    if flag is not None:
+        return parse_port(flag, "-p")
+    if "PORT" in dotenv:
+        return parse_port(dotenv["PORT"], "PORT in .env")
+    if environ.get("PORT"):
+        return parse_port(environ["PORT"], "PORT in the environment")
+    return parse_port(None, "PORT")
+
+
+def load_project(
+    *,
+    procfile: str | None,
+    root: str | None,
+    env: str | None,
+    formation: str | None,
+    port: str | None,
+    only: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Project:
+    """Load and validate everything; raises ConfigError with a one-line message on bad input."""
+    environ = os.environ if environ is None else environ
+    procfile_path, root_path = resolve_paths(procfile, root)
+    types = load_procfile(procfile_path)
+    names = [t.name for t in types]
+    counts = parse_formation(formation, names)
+    if only:
+        unknown = [name for name in only if name not in counts]
+        if unknown:
+            raise ConfigError(f"unknown process type {unknown[0]!r} (the Procfile has {', '.join(names)})")
+        counts = {name: (count if name in only else 0) for name, count in counts.items()}
+    files, required = env_paths(env, root_path)
+    dotenv = load_env_files(files, required=required)
+    base = base_port(port, dotenv, environ)
+    check_ports(base, names, counts)
+    return Project(
+        procfile=procfile_path,
+        root=root_path,
+        types=types,
+        counts=counts,
+        dotenv=dotenv,
+        base_port=base,
+        env_files=[f for f in files if f.exists()],
+    )

@@ -1,0 +1,518 @@
+"""The supervisor: desired counts reconciled into running instances, restart policy, events, stop_all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from procdash.core import events as ev
+from procdash.core.env import child_env
+from procdash.core.formation import check_ports, port_for
+from procdash.core.instance import Instance, State
+from procdash.core.lines import DEFAULT_MAX_LINE, LineAssembler
+from procdash.core.logbuffer import DEFAULT_SCROLLBACK, LogBuffer
+from procdash.core.process import (
+    READ_SIZE,
+    close_child_fds,
+    describe_status,
+    group_alive,
+    read_chunk,
+    resize,
+    signal_group,
+    spawn,
+)
+from procdash.core.procfile import ProcessType
+from procdash.core.watchdog import Watchdog
+
+RESTART_POLICIES = ("no", "on-failure", "always")
+Subscriber = Callable[[ev.Event], None]
+
+
+@dataclass
+class SupervisorOptions:
+    """Tunables for the supervisor; the defaults follow Foreman, honcho and overmind."""
+
+    timeout: float = 5.0
+    restart: str = "no"
+    use_pty: bool = True
+    color: bool = True
+    scrollback: int = DEFAULT_SCROLLBACK
+    max_line: int = DEFAULT_MAX_LINE
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+    reset_after: float = 10.0
+    max_fast_failures: int = 5
+    pty_size: tuple[int, int] = (120, 40)
+    drain_grace: float = 0.5
+    watchdog: bool = True
+
+
+class Supervisor:
+    """Keeps the formation as desired: starts, stops, restarts and reports every instance."""
+
+    def __init__(
+        self,
+        types: Sequence[ProcessType],
+        counts: Mapping[str, int],
+        *,
+        root: Path,
+        dotenv: Mapping[str, str],
+        base_port: int,
+        options: SupervisorOptions | None = None,
+        base_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.types = list(types)
+        self.options = options or SupervisorOptions()
+        if self.options.restart not in RESTART_POLICIES:
+            raise ValueError(f"unknown restart policy {self.options.restart!r}")
+        self.root = root
+        self.dotenv = dict(dotenv)
+        self.base_port = base_port
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        self.type_index = {t.name: i for i, t in enumerate(self.types)}
+        self.desired = {t.name: int(counts.get(t.name, 0)) for t in self.types}
+        self.slots: dict[str, list[Instance]] = {t.name: [] for t in self.types}
+        self.stopping_all = False
+        self._subscribers: list[Subscriber] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._pidfds: dict[int, int] = {}
+        self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
+
+    # ----- observation -------------------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with every event from now on; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def instances(self) -> list[Instance]:
+        """Every instance slot in Procfile order, then by number."""
+        return [inst for t in self.types for inst in self.slots[t.name]]
+
+    def find(self, name: str) -> Instance | None:
+        """The instance called ``name`` (e.g. web.2), or None."""
+        type_name, _, _ = name.rpartition(".")
+        for inst in self.slots.get(type_name, []):
+            if inst.name == name:
+                return inst
+        return None
+
+    def is_idle(self) -> bool:
+        """True when nothing runs and nothing is waiting to be restarted."""
+        return not any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances())
+
+    async def wait_idle(self) -> None:
+        """Return once the formation is idle (every process ended and none will restart)."""
+        if self.is_idle():
+            return
+        future: asyncio.Future[None] = self._require_loop().create_future()
+        self._idle_waiters.append(future)
+        await future
+
+    # ----- control -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the formation on the running event loop."""
+        self._loop = asyncio.get_running_loop()
+        for t in self.types:
+            self._reconcile(t.name)
+        self._check_idle()
+
+    def scale(self, type_name: str, count: int) -> int:
+        """Set the desired count of a type (never below 0) and reconcile; returns the new count."""
+        if type_name not in self.desired:
+            raise KeyError(type_name)
+        count = max(0, count)
+        check_ports(self.base_port, [t.name for t in self.types], {type_name: count})
+        if count == self.desired[type_name]:
+            return count
+        self.desired[type_name] = count
+        self._emit(ev.Scaled(type_name, count))
+        self._reconcile(type_name)
+        self._check_idle()
+        return count
+
+    def restart(self, name: str) -> None:
+        """Restart an instance now: stop it if running, skip any backoff, clear a fatal state."""
+        inst = self._get(name)
+        if inst.retiring:
+            return
+        inst.fast_failures = 0
+        inst.stop_requested = False
+        if inst.alive:
+            inst.restart_requested = True
+            self._terminate(inst)
+        else:
+            inst.restarts += 1
+            self._spawn(inst)
+
+    def stop(self, name: str) -> None:
+        """Stop an instance and keep it stopped (its slot stays in the formation)."""
+        inst = self._get(name)
+        inst.stop_requested = True
+        inst.restart_requested = False
+        if inst.alive:
+            self._terminate(inst)
+        elif inst.state is not State.STOPPED:
+            inst.cancel_timers()
+            self._set_state(inst, State.STOPPED)
+            self._check_idle()
+
+    def start_instance(self, name: str) -> None:
+        """Start a stopped, exited, crashed or fatal instance again."""
+        inst = self._get(name)
+        if inst.alive or inst.retiring:
+            return
+        inst.stop_requested = False
+        inst.fast_failures = 0
+        if inst.started_at is not None:
+            inst.restarts += 1
+        self._spawn(inst)
+
+    async def stop_all(self) -> None:
+        """Stop everything: SIGTERM every group, SIGKILL after the timeout, reap all, restart nothing."""
+        self.stopping_all = True
+        for inst in self.instances():
+            inst.restart_requested = False
+            if inst.alive:
+                inst.stop_requested = True
+                self._terminate(inst)
+            elif inst.state in (State.BACKOFF, State.STARTING):
+                inst.cancel_timers()
+                self._set_state(inst, State.STOPPED)
+        self._check_idle()
+        # The kill timer fires at the timeout; a process stuck in the kernel is not waited for forever.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.wait_idle(), self.options.timeout + 3.0)
+
+    def kill_all(self) -> None:
+        """SIGKILL every process group at once (the second Ctrl-C)."""
+        self.stopping_all = True
+        for inst in self.instances():
+            inst.restart_requested = False
+            if inst.alive and inst.pid is not None:
+                inst.stop_requested = True
+                signal_group(inst.pid, signal.SIGKILL)
+
+    def resize(self, name: str, columns: int, rows: int) -> None:
+        """Give one instance's pty a new window size (the child gets SIGWINCH)."""
+        inst = self._get(name)
+        if inst.child is not None:
+            resize(inst.child, (columns, rows))
+
+    def close(self) -> None:
+        """Release the watchdog once everything has been stopped."""
+        if self._watchdog is not None:
+            self._watchdog.close()
+
+    # ----- internals ---------------------------------------------------------------------------------
+
+    def _get(self, name: str) -> Instance:
+        """Find an instance or raise KeyError naming it."""
+        inst = self.find(name)
+        if inst is None:
+            raise KeyError(name)
+        return inst
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the supervisor runs on, or the running one if start() was not called yet."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def _emit(self, event: ev.Event) -> None:
+        """Deliver an event to every subscriber; one failing subscriber never stops the others."""
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception as exc:  # a subscriber bug must not take the formation down
+                if self._loop is not None:
+                    self._loop.call_exception_handler({"message": "procdash subscriber failed", "exception": exc})
+
+    def _set_state(self, inst: Instance, state: State) -> None:
+        """Change an instance's state and tell subscribers."""
+        inst.state = state
+        self._emit(ev.StateChanged(inst))
+
+    def _new_instance(self, type_name: str, number: int) -> Instance:
+        """Create the slot for instance ``number`` of a type, with its Foreman port."""
+        index = self.type_index[type_name]
+        opts = self.options
+        return Instance(
+            type_name=type_name,
+            type_index=index,
+            number=number,
+            command=self.types[index].command,
+            port=port_for(self.base_port, index, number),
+            log=LogBuffer(opts.scrollback),
+            assembler=LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+        )
+
+    def _reconcile(self, type_name: str) -> None:
+        """Bring a type's slots to its desired count: start missing numbers, retire the newest."""
+        if self.stopping_all:
+            return
+        want = self.desired[type_name]
+        slots = self.slots[type_name]
+        by_number = {inst.number: inst for inst in slots}
+        for number in range(1, want + 1):
+            inst = by_number.get(number)
+            if inst is None:
+                inst = self._new_instance(type_name, number)
+                slots.append(inst)
+                self._emit(ev.Added(inst))
+                self._spawn(inst)
+            elif inst.retiring:
+                inst.retiring = False
+                inst.stop_requested = False
+                if inst.alive:
+                    inst.restart_requested = True
+                else:
+                    self._spawn(inst)
+        for inst in sorted(slots, key=lambda i: -i.number):
+            if inst.number <= want or inst.retiring:
+                continue
+            inst.retiring = True
+            inst.restart_requested = False
+            inst.stop_requested = True
+            if inst.alive:
+                self._terminate(inst)
+            else:
+                inst.cancel_timers()
+                self._remove(inst)
+        slots.sort(key=lambda i: i.number)
+
+    def _remove(self, inst: Instance) -> None:
+        """Drop a retired slot."""
+        slots = self.slots[inst.type_name]
+        if inst in slots:
+            slots.remove(inst)
+            inst.state = State.STOPPED
+            self._emit(ev.Removed(inst))
+
+    def _spawn(self, inst: Instance) -> None:
+        """Start the instance's process and watch its output and exit."""
+        loop = self._require_loop()
+        inst.cancel_timers()
+        inst.retry_at = None
+        inst.restart_requested = False
+        inst.reaped = inst.eof = False
+        inst.returncode = None
+        self._set_state(inst, State.STARTING)
+        opts = self.options
+        env = child_env(
+            self.base_env, self.dotenv, port=inst.port, ps=inst.name, pipes=not opts.use_pty, color=opts.color
+        )
+        try:
+            child = spawn(inst.command, env=env, cwd=self.root, use_pty=opts.use_pty, size=opts.pty_size)
+        except OSError as exc:
+            message = f"procdash: cannot start {inst.name}: {exc.strerror or exc}"
+            inst.log.append(message)
+            self._emit(ev.Output(inst, [message]))
+            inst.started_at = time.monotonic()
+            inst.returncode = 127
+            self._after_exit(inst, 127, "spawn failed")
+            return
+        inst.child = child
+        inst.pid = child.pid
+        inst.started_at = time.monotonic()
+        inst.started_wall = time.time()
+        loop.add_reader(child.output_fd, self._on_readable, inst)
+        self._watch_exit(inst)
+        if self._watchdog is not None:
+            self._watchdog.add(child.pid)
+        self._set_state(inst, State.RUNNING)
+        self._emit(ev.Started(inst))
+
+    def _watch_exit(self, inst: Instance) -> None:
+        """Get told when the child exits: a pidfd on the loop, or polling where pidfds are missing."""
+        assert inst.child is not None
+        loop = self._require_loop()
+        pid = inst.child.pid
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._poll_exit(inst)
+            return
+        self._pidfds[pid] = pidfd
+        loop.add_reader(pidfd, self._on_reaped, inst)
+
+    def _poll_exit(self, inst: Instance) -> None:
+        """Fallback exit detection for kernels without pidfd_open."""
+        if inst.child is None or inst.reaped:
+            return
+        if inst.child.popen.poll() is not None:
+            self._on_reaped(inst)
+        else:
+            inst.timers.append(self._require_loop().call_later(0.05, self._poll_exit, inst))
+
+    def _on_readable(self, inst: Instance) -> None:
+        """Read what the child wrote (a few chunks at most, to stay fair) and publish complete lines."""
+        child = inst.child
+        if child is None:
+            return
+        lines: list[str] = []
+        for _ in range(16):
+            data = read_chunk(child.output_fd)
+            if data is None:
+                self._require_loop().remove_reader(child.output_fd)
+                inst.eof = True
+                lines.extend(inst.assembler.flush())
+                break
+            if not data:
+                break
+            lines.extend(inst.assembler.feed(data))
+            if len(data) < READ_SIZE and not child.uses_pty:
+                break
+        if lines:
+            inst.log.extend(lines)
+            self._emit(ev.Output(inst, lines))
+        if inst.eof and inst.reaped:
+            self._finalize(inst)
+
+    def _on_reaped(self, inst: Instance) -> None:
+        """The main process exited: reap it, clean up stragglers in its group, then finish draining."""
+        child = inst.child
+        if child is None or inst.reaped:
+            return
+        pidfd = self._pidfds.pop(child.pid, None)
+        if pidfd is not None:
+            self._require_loop().remove_reader(pidfd)
+            os.close(pidfd)
+        returncode = child.popen.poll()
+        if returncode is None:
+            returncode = child.popen.wait()
+        inst.reaped = True
+        inst.returncode = returncode
+        if group_alive(child.pid):
+            # Background jobs left in the group would hold the output open: ask them to go too.
+            signal_group(child.pid, signal.SIGTERM)
+            signal_group(child.pid, signal.SIGCONT)
+            if inst.state is not State.STOPPING:
+                inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
+        if inst.eof:
+            self._finalize(inst)
+        else:
+            self._drain(inst, None)
+
+    def _drain(self, inst: Instance, group_gone_at: float | None) -> None:
+        """Wait for end of output after exit, bounded once the group is gone (an escaped daemon may hold it)."""
+        if inst.child is None:
+            return
+        self._on_readable(inst)
+        if inst.child is None:
+            return
+        now = time.monotonic()
+        if group_gone_at is None and not group_alive(inst.child.pid):
+            group_gone_at = now
+        if group_gone_at is not None and now - group_gone_at >= self.options.drain_grace:
+            self._finalize(inst)
+            return
+        inst.timers.append(self._require_loop().call_later(0.02, self._drain, inst, group_gone_at))
+
+    def _terminate(self, inst: Instance) -> None:
+        """Send SIGTERM to the instance's group and SIGKILL it if it outlives the timeout."""
+        if inst.child is None:
+            return
+        if inst.state is not State.STOPPING:
+            self._set_state(inst, State.STOPPING)
+            signal_group(inst.child.pid, signal.SIGTERM)
+            signal_group(inst.child.pid, signal.SIGCONT)
+            inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
+
+    def _kill(self, inst: Instance) -> None:
+        """The timeout passed: SIGKILL what is left of the group."""
+        if inst.child is not None and signal_group(inst.child.pid, signal.SIGKILL):
+            self._emit(ev.Notice(f"{inst.name} did not stop within {self.options.timeout:g}s: killed", inst))
+
+    def _finalize(self, inst: Instance) -> None:
+        """Output drained and process reaped: record the exit and apply the restart policy."""
+        child = inst.child
+        if child is None:
+            return
+        loop = self._require_loop()
+        if not inst.eof:
+            loop.remove_reader(child.output_fd)
+            rest = inst.assembler.flush()
+            if rest:
+                inst.log.extend(rest)
+                self._emit(ev.Output(inst, rest))
+        close_child_fds(child)
+        inst.child = None
+        inst.pid = None
+        inst.cancel_timers()
+        if self._watchdog is not None and not group_alive(child.pid):
+            self._watchdog.remove(child.pid)
+        returncode = inst.returncode if inst.returncode is not None else 0
+        code, description = describe_status(returncode)
+        self._after_exit(inst, code, description)
+
+    def _after_exit(self, inst: Instance, code: int, description: str) -> None:
+        """Decide what an ended process becomes: stopped, removed, restarted, crashed, backoff or fatal."""
+        inst.exit_code = code
+        inst.exit_description = description
+        requested = inst.stop_requested or self.stopping_all
+        uptime = time.monotonic() - (inst.started_at or time.monotonic())
+        if inst.retiring:
+            self._emit(ev.Exited(inst, code, description, True, False))
+            self._remove(inst)
+        elif inst.restart_requested and not self.stopping_all:
+            self._emit(ev.Exited(inst, code, description, True, True))
+            inst.restarts += 1
+            self._spawn(inst)
+        elif requested:
+            inst.state = State.STOPPED
+            self._emit(ev.Exited(inst, code, description, True, False))
+            self._emit(ev.StateChanged(inst))
+        else:
+            self._apply_policy(inst, code, description, uptime)
+        self._check_idle()
+
+    def _apply_policy(self, inst: Instance, code: int, description: str, uptime: float) -> None:
+        """Unrequested exit: restart with exponential backoff per policy, or give up as fatal."""
+        opts = self.options
+        failed = code != 0
+        wants_restart = opts.restart == "always" or (opts.restart == "on-failure" and failed)
+        inst.state = State.CRASHED if failed else State.EXITED
+        if not wants_restart:
+            self._emit(ev.Exited(inst, code, description, False, False))
+            self._emit(ev.StateChanged(inst))
+            return
+        if uptime >= opts.reset_after:
+            inst.fast_failures = 0
+        inst.fast_failures += 1
+        if inst.fast_failures >= opts.max_fast_failures:
+            inst.state = State.FATAL
+            self._emit(ev.Exited(inst, code, description, False, False))
+            self._emit(ev.Fatal(inst, inst.fast_failures))
+            self._emit(ev.StateChanged(inst))
+            return
+        delay = min(opts.backoff_base * 2 ** (inst.fast_failures - 1), opts.backoff_cap)
+        inst.state = State.BACKOFF
+        inst.retry_at = time.monotonic() + delay
+        inst.timers.append(self._require_loop().call_later(delay, self._retry, inst))
+        self._emit(ev.Exited(inst, code, description, False, True))
+        self._emit(ev.Restarting(inst, delay))
+        self._emit(ev.StateChanged(inst))
+
+    def _retry(self, inst: Instance) -> None:
+        """Backoff elapsed: start the instance again."""
+        if self.stopping_all or inst.alive or inst.state is not State.BACKOFF:
+            return
+        inst.restarts += 1
+        self._spawn(inst)
+
+    def _check_idle(self) -> None:
+        """Wake wait_idle() callers once nothing runs and nothing will restart."""
+        if self._idle_waiters and self.is_idle():
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)

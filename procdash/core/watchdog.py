@@ -1,0 +1,111 @@
+"""A tiny guardian process that kills procdash's process groups if procdash itself dies.
+
+The pty hangup already stops children that honour SIGHUP; this covers the ones that ignore or
+reinterpret it (nohup, servers that reload on HUP). procdash writes "+PGID" and "-PGID" lines to
+the guardian's stdin; end of file with groups still listed means procdash is gone, so the guardian
+sends SIGTERM, waits the kill timeout, then SIGKILLs what is left. It runs as a plain script with
+only the standard library, in its own session, so Ctrl-C at the terminal never reaches it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _alive(pgid: int) -> bool:
+    """Whether the process group still has members."""
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def guard(timeout: float) -> None:
+    """Read group registrations until EOF, then take every remaining group down."""
+    groups: set[int] = set()
+    for raw in sys.stdin.buffer:
+        line = raw.strip()
+        if len(line) < 2 or not line[1:].isdigit():
+            continue
+        pgid = int(line[1:])
+        if line[:1] == b"+":
+            groups.add(pgid)
+        elif line[:1] == b"-":
+            groups.discard(pgid)
+    groups = {pgid for pgid in groups if _alive(pgid)}
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+            os.killpg(pgid, signal.SIGCONT)
+        except OSError:
+            pass
+    deadline = time.monotonic() + timeout
+    while groups and time.monotonic() < deadline:
+        time.sleep(0.05)
+        groups = {pgid for pgid in groups if _alive(pgid)}
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class Watchdog:
+    """procdash's side of the guardian: start it lazily and tell it about groups."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def add(self, pgid: int) -> None:
+        """Register a new process group."""
+        self._send(f"+{pgid}\n")
+
+    def remove(self, pgid: int) -> None:
+        """Forget a group that is gone, so a recycled id is never touched."""
+        self._send(f"-{pgid}\n")
+
+    def close(self) -> None:
+        """Close the pipe; with no groups left the guardian simply exits."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=self.timeout + 2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def _send(self, text: str) -> None:
+        """Write one registration line, starting the guardian first if needed."""
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", __file__, str(self.timeout)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(text.encode())
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            self._proc = None
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    guard(float(sys.argv[1]) if len(sys.argv) > 1 else 5.0)

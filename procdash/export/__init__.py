@@ -1,0 +1,1 @@
+"""Writers that hand the formation to real engines: systemd, supervisord, Compose, Kubernetes."""
