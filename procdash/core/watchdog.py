@@ -9,6 +9,7 @@ only the standard library, in its own session, so Ctrl-C at the terminal never r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,7 +72,7 @@ class Watchdog:
         self._send(f"-{pgid}\n")
 
     def close(self) -> None:
-        """Close the pipe; with no groups left the guardian simply exits."""
+        """Close the pipe; with no groups left the guardian exits at once, else it finishes on its own."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -80,11 +81,9 @@ class Watchdog:
             proc.stdin.close()
         except OSError:
             pass
-        try:
-            proc.wait(timeout=self.timeout + 2)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        # Normally the guardian has nothing left to do; if it does, it works on in its own session.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.0)
 
     def _send(self, text: str) -> None:
         """Write one registration line, starting the guardian first if needed."""

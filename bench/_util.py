@@ -1,0 +1,102 @@
+"""Small, stable helpers the benchmarks in bench/ share: repeated timing, CPU accounting and tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+Row = Sequence[object]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall-clock seconds one call of ``fn`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def repeat(fn: Callable[[], float], runs: int) -> list[float]:
+    """Call a measuring function ``runs`` times and return every figure it reported."""
+    return [fn() for _ in range(runs)]
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, which a single noisy run on a shared machine moves least."""
+    return float(statistics.median(values))
+
+
+def ratio(value: float, baseline: float) -> str:
+    """``value / baseline`` written as ``3.2x``, or ``-`` when there is no baseline."""
+    if not baseline or baseline != baseline:  # zero or NaN
+        return "-"
+    return f"{value / baseline:.2f}x"
+
+
+def rate(per_second: float) -> str:
+    """A throughput such as ``312k/s``."""
+    if per_second >= 1e6:
+        return f"{per_second / 1e6:.2f}M/s"
+    if per_second >= 1e3:
+        return f"{per_second / 1e3:.0f}k/s"
+    return f"{per_second:.0f}/s"
+
+
+def seconds(value: float) -> str:
+    """A duration in the unit that keeps three significant figures readable."""
+    if value < 1.0:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def megabytes(size: float) -> str:
+    """A memory size in MB (10**6 bytes, as the targets are written)."""
+    return f"{size / 1e6:.1f} MB"
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL for a target line."""
+    return "PASS" if ok else "FAIL"
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, to the nanosecond where Linux tells it.
+
+    /proc/PID/task/*/schedstat counts every thread in nanoseconds; cpu_times() counts in 10 ms ticks,
+    too coarse for an idle process that should use a few milliseconds a minute.
+    """
+    total = 0
+    found = False
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+                found = True
+            except (OSError, ValueError, IndexError):
+                continue
+    except OSError:
+        pass
+    if found:
+        return total / 1e9
+    times = os.times() if pid == os.getpid() else None
+    if times is not None:
+        return times.user + times.system
+    import psutil
+
+    cpu = psutil.Process(pid).cpu_times()
+    return float(cpu.user + cpu.system)
+
+
+def table(title: str, headers: Row, rows: Sequence[Row]) -> str:
+    """A plain-text table (first column left-aligned, the rest right-aligned) under a title."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        parts = [row[0].ljust(widths[0]), *(cell.rjust(width) for cell, width in zip(row[1:], widths[1:]))]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([title, line(cells[0]), rule, *(line(row) for row in cells[1:])])

@@ -1,0 +1,1 @@
+"""The fault suite: tests that attack the engine's guarantees (orphans, lines, terminals, bad input)."""
