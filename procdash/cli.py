@@ -101,6 +101,7 @@ def build_parser() -> Parser:
     )
     start.add_argument("--no-pty", action="store_true", help="use pipes instead of a pty per process")
     start.add_argument("--headless", action="store_true", help="print prefixed logs instead of the dashboard")
+    start.add_argument("--no-control", action="store_true", help="no control socket (procdash ctl cannot reach it)")
     start.add_argument("--color", action="store_true", help="colour headless output even when not a terminal")
     start.add_argument("--no-color", action="store_true", help="no colour (also when NO_COLOR is set)")
     start.add_argument("--no-timestamp", action="store_true", help="headless: no time column")
@@ -202,6 +203,18 @@ def cmd_start(args: argparse.Namespace) -> int:
 def start_services(args: argparse.Namespace, project: Project, *, dashboard: bool) -> list[Service]:
     """What runs beside the formation in both modes: the control socket, the headless stats summary."""
     services: list[Service] = []
+    if not getattr(args, "no_control", False):
+        from procdash.control.server import ControlServer, quit_by_signal
+
+        # ``ctl quit`` in the dashboard takes the app's own SIGTERM path; headless just stops everything.
+        control = ControlServer(project.procfile, project.root, on_quit=quit_by_signal if dashboard else None)
+        control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
+        services.append(control)
+    if getattr(args, "stats", 0) > 0 and not dashboard:
+        from procdash.headless import stdout_is_terminal
+        from procdash.stats_report import StatsReporter
+
+        services.append(StatsReporter.for_args(args, project, color=use_color(args, stdout_is_terminal())))
     return services
 
 

@@ -94,7 +94,8 @@ class Printer:
         try:
             self.out.write(text.encode("utf-8", "replace"))
             self.out.flush()
-        except BrokenPipeError:
+        except OSError:
+            # EPIPE after ``| head``, EIO once the terminal was closed: either way nobody can read us.
             self.broken = True
             if self.on_broken_pipe is not None:
                 self.on_broken_pipe()

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from procdash.core.errors import ConfigError
 
@@ -28,9 +29,25 @@ def load_env_files(paths: Sequence[Path], *, required: bool) -> dict[str, str]:
             raise ConfigError(f"cannot read env file: {exc.strerror}", path=shown) from None
         except UnicodeDecodeError:
             raise ConfigError("env file is not valid UTF-8", path=shown) from None
+        _check_syntax(text, shown)
         values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+        for key, value in values.items():
+            if "\0" in key or (value is not None and "\0" in value):
+                # The kernel cannot pass a NUL in the environment: spawning would fail later.
+                raise ConfigError(f"{key!r} contains a NUL byte", path=shown)
         merged.update({key: value for key, value in values.items() if value is not None})
     return merged
+
+
+def _check_syntax(text: str, shown: str) -> None:
+    """Refuse a line python-dotenv cannot parse (it would only log a warning and skip it)."""
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raw = binding.original.string
+            line = binding.original.line + len(raw) - len(raw.lstrip("\r\n"))
+            first = raw.strip().splitlines()[0] if raw.strip() else raw
+            shown_line = first if len(first) <= 60 else first[:59] + "…"
+            raise ConfigError(f"cannot parse {shown_line!r}: expected NAME=value", path=shown, line=line)
 
 
 def child_env(

@@ -19,16 +19,27 @@ _NON_SGR = re.compile(
 _ANY_ESCAPE = re.compile(
     r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[PX^_][^\x1b\n]*(?:\x1b\\)?|[ -/]*[0-~])?"
 )
+_UNFINISHED_CSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*)?")
 _NEEDS_CLEANING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Other control characters become visible pictures (NUL -> ␀) so nothing is lost or acted on.
 _CONTROLS = {code: 0x2400 + code for code in range(32) if code not in (9, 10, 13, 27)}
 _CONTROLS[0x7F] = 0x2421
 _CONTROLS.update({code: 0xFFFD for code in range(0x80, 0xA0)})
+# The ASCII characters _NEEDS_CLEANING does not match: deleting them leaves only what needs cleaning.
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
+
+
+def _is_plain(text: str) -> bool:
+    """Whether sanitize() would return ``text`` unchanged (no escapes, no control characters)."""
+    if text.isascii():
+        # A byte-table scan in C: several times faster than the regex over the 64 KiB blocks a read gives.
+        return not text.encode("ascii").translate(None, _PLAIN_ASCII)
+    return _NEEDS_CLEANING.search(text) is None
 
 
 def sanitize(text: str, *, keep_sgr: bool = True) -> str:
     """Remove every escape sequence but SGR (or all of them) and make other controls visible."""
-    if _NEEDS_CLEANING.search(text) is None:
+    if _is_plain(text):
         return text
     text = (_NON_SGR if keep_sgr else _ANY_ESCAPE).sub("", text)
     return text.translate(_CONTROLS)
@@ -37,6 +48,25 @@ def sanitize(text: str, *, keep_sgr: bool = True) -> str:
 def strip_sgr(text: str) -> str:
     """Remove colour escapes from a line that has already been sanitized."""
     return _ANY_ESCAPE.sub("", text) if "\x1b" in text else text
+
+
+def split_at_cap(text: str, cap: int) -> list[str]:
+    """Cut sanitized text into pieces of at most ``cap`` characters, never inside a colour escape."""
+    if "\x1b" not in text:
+        return [text[i : i + cap] for i in range(0, len(text), cap)] or [""]
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > cap:
+        end = start + cap
+        # After sanitize() every ESC opens a complete SGR; one cut in half would reach the terminal
+        # as a broken control sequence, so the cut moves before it (or, for an absurdly long one, after).
+        esc = text.rfind("\x1b", start, end)
+        if esc >= 0 and text.find("m", esc, end) < 0:
+            end = esc if esc > start else text.find("m", esc) + 1 or len(text)
+        pieces.append(text[start:end])
+        start = end
+    pieces.append(text[start:])
+    return pieces
 
 
 class LineAssembler:
@@ -65,7 +95,8 @@ class LineAssembler:
             if text.endswith("\r"):
                 text = text[:-1]
                 self._held_cr = True
-            text = text.replace("\r\n", "\n")
+            # Same result as replace("\r\n", "\n"), about twice as fast when every line ends in CRLF (ptys).
+            text = "\n".join(text.split("\r\n"))
         end = text.rfind("\n")
         if end < 0:
             self._partial += text
@@ -76,7 +107,7 @@ class LineAssembler:
         lines = block.split("\n")
         if "\r" in block:
             lines = [self._rewrite(line) for line in lines]
-        if len(block) > self.max_line:
+        if len(block) > self.max_line and max(map(len, lines)) > self.max_line:
             lines = self._cap(lines)
         if len(self._partial) > self.max_line:
             lines.extend(self._cut_partial())
@@ -96,13 +127,15 @@ class LineAssembler:
 
     def _cut_partial(self) -> list[str]:
         """Emit full-length pieces of an overlong unfinished line, keeping the remainder."""
-        text = sanitize(self._partial, keep_sgr=self.keep_sgr)
-        cap = self.max_line
-        whole = len(text) - len(text) % cap
-        if whole == len(text):
-            whole -= cap
-        self._partial = text[whole:]
-        return [text[i : i + cap] + CUT_MARKER for i in range(0, whole, cap)]
+        text, held = self._partial, ""
+        # An escape sequence at the very end may be unfinished (the rest is in the next read): keep it
+        # raw so sanitize() does not mangle it; the partial line is sanitized again when it completes.
+        esc = text.rfind("\x1b", len(text) - 64)
+        if esc > 0 and _UNFINISHED_CSI.fullmatch(text, esc):
+            text, held = text[:esc], text[esc:]
+        pieces = split_at_cap(sanitize(text, keep_sgr=self.keep_sgr), self.max_line)
+        self._partial = pieces.pop() + held
+        return [piece + CUT_MARKER for piece in pieces]
 
     def _cap(self, lines: list[str]) -> list[str]:
         """Split lines longer than the cap into marked pieces so nothing is dropped."""
@@ -112,7 +145,7 @@ class LineAssembler:
             if len(line) <= cap:
                 out.append(line)
                 continue
-            pieces = [line[i : i + cap] for i in range(0, len(line), cap)]
+            pieces = split_at_cap(line, cap)
             out.extend(piece + CUT_MARKER for piece in pieces[:-1])
             out.append(pieces[-1])
         return out

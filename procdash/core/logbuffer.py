@@ -43,14 +43,15 @@ class LogBuffer:
             self._ring = batch[-cap:]
             self._head = 0
             return
+        # The ring is full here: overwrite the oldest lines with at most two slice assignments.
         head = self._head
-        for line in batch:
-            ring[head] = line
-            head += 1
-            if head == cap:
-                head = 0
-        self.dropped += len(batch)
-        self._head = head
+        count = len(batch)
+        first = min(count, cap - head)
+        ring[head : head + first] = batch[:first]
+        if count > first:
+            ring[: count - first] = batch[first:]
+        self.dropped += count
+        self._head = (head + count) % cap
 
     def append(self, line: str) -> None:
         """Append one line."""

@@ -32,6 +32,8 @@ def parse_procfile(text: str, path: str = "Procfile") -> list[ProcessType]:
         if match is None:
             raise ConfigError(f"cannot parse {_shorten(stripped)!r}: expected 'name: command'", path=path, line=number)
         name, command = match.group(1), match.group(2).strip()
+        if "\0" in command:
+            raise ConfigError("command contains a NUL byte", path=path, line=number)
         if name == "all":
             raise ConfigError("'all' is reserved for -m all=N and cannot name a type", path=path, line=number)
         if name in seen:

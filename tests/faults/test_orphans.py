@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from tests.faults.support import (
     drive,
     kill_all,
     make_supervisor,
+    needs_dashboard,
     read_pids,
     start_procdash,
     survivors_after,
@@ -126,6 +128,42 @@ def test_terminal_events_leave_nothing(tmp_path: Path, mode: str, how: str) -> N
         else:
             term.hang_up()
             assert term.wait(STOP_BOUND) == 128 + signal.SIGHUP
+        assert_no_survivors(tmp_path)
+    finally:
+        term.close()
+        kill_all(all_pids(tmp_path))
+
+
+@pytest.mark.slow
+@needs_dashboard
+@pytest.mark.parametrize(
+    ("how", "mode"),
+    [
+        ("q", "pty"),
+        ("q", "pipe"),
+        ("ctrl-c", "pty"),
+        ("terminal-closed", "pty"),
+        ("SIGTERM", "pty"),
+        ("SIGKILL", "pty"),
+    ],
+)
+def test_dashboard_exit_leaves_nothing(tmp_path: Path, how: str, mode: str) -> None:
+    write_procfile(tmp_path, FORMATION)
+    args = [arg for arg in start_args(mode) if arg != "--headless"]
+    term = PtyProcdash(args, cwd=tmp_path, size=(120, 40))
+    try:
+        wait_for(lambda: formation_is_up(tmp_path), 30, "the formation to start under the dashboard")
+        if how == "q":
+            term.type(b"q")
+        elif how == "ctrl-c":
+            term.type(b"\x03")
+        elif how == "terminal-closed":
+            term.hang_up()
+        else:
+            os.kill(term.pid, signal.Signals[how])
+        status = term.wait(STOP_BOUND)
+        if how == "SIGKILL":
+            assert status == -signal.SIGKILL
         assert_no_survivors(tmp_path)
     finally:
         term.close()

@@ -1,0 +1,114 @@
+"""Claiming the control socket before any process starts: stale sockets removed, a live procdash refused."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from procdash.control import protocol as p
+from procdash.core.errors import ConfigError
+
+PROBE_TIMEOUT = 2.0
+BACKLOG = 128
+
+
+@contextlib.contextmanager
+def directory_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive flock on the socket directory, so two procdash starting at once cannot both bind."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def read_line(sock: socket.socket, limit: int) -> bytes:
+    """Read one newline-terminated message (at most ``limit`` bytes) from a blocking socket."""
+    data = b""
+    while b"\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > limit:
+            raise ValueError("reply too long")
+    return data.split(b"\n", 1)[0]
+
+
+def ask_info(path: Path, timeout: float = PROBE_TIMEOUT) -> dict[str, object] | None:
+    """Connect and ask who serves; None when nothing listens (refused or gone), ValueError/OSError if it is mute."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(timeout)
+    try:
+        try:
+            probe.connect(os.fspath(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None
+        probe.sendall(p.encode(p.request("info")))
+        reply = json.loads(read_line(probe, p.MAX_REQUEST_BYTES))
+        server = reply.get("server") if isinstance(reply, dict) else None
+        if not isinstance(server, dict):
+            raise ValueError("not a procdash reply")
+        return server
+    finally:
+        probe.close()
+
+
+def clear_stale(path: Path, timeout: float = PROBE_TIMEOUT) -> None:
+    """Remove a socket nobody listens on; refuse with a one-line ConfigError if a procdash (or anything) answers."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISSOCK(info.st_mode):
+        try:
+            server = ask_info(path, timeout)
+        except (OSError, ValueError):
+            raise ConfigError(
+                f"something is listening on {path} but does not answer as procdash; stop it or remove the socket"
+            ) from None
+        if server is not None:
+            raise ConfigError(
+                f"procdash is already running for {server.get('procfile')} (pid {server.get('pid')}); "
+                "control it with `procdash ctl` or stop it first"
+            )
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def bind_socket(path: Path) -> tuple[socket.socket, tuple[int, int]]:
+    """Bind and listen on ``path`` with mode 0600; returns the socket and the file's (device, inode)."""
+    with directory_lock(path.parent):
+        clear_stale(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(os.fspath(path))
+            # The directory is 0700 already; the socket's own mode is a second fence.
+            os.chmod(path, 0o600)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+            info = os.stat(path)
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"cannot listen on the control socket: {exc.strerror or exc}", path=str(path)) from None
+    return sock, (info.st_dev, info.st_ino)
+
+
+def unlink_if_ours(path: Path, identity: tuple[int, int] | None) -> None:
+    """Remove the socket file unless another procdash has replaced it since (same path, other inode)."""
+    if identity is None:
+        return
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if (info.st_dev, info.st_ino) == identity:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

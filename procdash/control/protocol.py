@@ -1,0 +1,328 @@
+"""The control protocol: newline-delimited JSON, versioned; requests are parsed and validated by pure functions."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PROTOCOL_VERSION = 1
+MAX_REQUEST_BYTES = 64 * 1024  # one request line, newline included
+MAX_TARGETS = 256
+MAX_NAME_CHARS = 256
+MAX_LOG_LINES = 1_000_000
+DEFAULT_LOG_LINES = 100
+MAX_SCALE = 1000
+
+# Error codes a response can carry in ``error.code``.
+BAD_JSON = "bad_json"
+BAD_REQUEST = "bad_request"
+TOO_LARGE = "too_large"
+UNKNOWN_COMMAND = "unknown_command"
+UNSUPPORTED_VERSION = "unsupported_version"
+NOT_FOUND = "not_found"
+FAILED = "failed"
+BUSY = "busy"
+
+Action = Literal["restart", "stop", "start"]
+ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
+COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "quit")
+_SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
+
+JSONObject = dict[str, Any]
+RequestId = str | int | float | None
+
+
+class ProtocolError(Exception):
+    """A request the server cannot act on; ``code`` is machine-readable, the message one line for people."""
+
+    def __init__(self, code: str, message: str, request_id: RequestId = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class Info:
+    """Who is serving: pid, Procfile, versions (also how a second procdash names the first)."""
+
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """Every instance with its state, counters and, when sampled, CPU and memory."""
+
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class ScaleChange:
+    """One type's new count: absolute (``web=3``) or relative (``web=+1``)."""
+
+    type_name: str
+    value: int
+    relative: bool
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Change desired counts; every type is checked before any is changed."""
+
+    changes: tuple[ScaleChange, ...]
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class Control:
+    """restart / stop / start the instances the targets match (names, type names, globs; none = all)."""
+
+    action: Action
+    targets: tuple[str, ...] = ()
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class Logs:
+    """The newest ``lines`` lines of one instance, then new lines as they come when ``follow``."""
+
+    name: str
+    lines: int = DEFAULT_LOG_LINES
+    follow: bool = False
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """A status snapshot, then a stream of every event (state changes, scaling, and log lines if ``logs``)."""
+
+    logs: bool = True
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class Quit:
+    """Stop every process and end procdash."""
+
+    id: RequestId = None
+
+
+Request = Info | Status | Scale | Control | Logs | Subscribe | Quit
+
+
+@dataclass
+class _Fields:
+    """Typed access to a request object's fields that turns every mistake into a ProtocolError."""
+
+    data: JSONObject
+    request_id: RequestId
+    used: set[str] = field(default_factory=lambda: {"v", "id", "cmd"})
+
+    def fail(self, message: str, code: str = BAD_REQUEST) -> ProtocolError:
+        """An error for this request."""
+        return ProtocolError(code, message, self.request_id)
+
+    def get(self, key: str) -> object:
+        """A field's raw value (None when absent), remembered as known."""
+        self.used.add(key)
+        return self.data.get(key)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        """A true/false field."""
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(f"{key!r} must be true or false")
+        return value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        """A whole-number field within [low, high]."""
+        value = self.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(f"{key!r} must be a whole number from {low} to {high}")
+        return value
+
+    def name(self, key: str) -> str:
+        """A required name field."""
+        return self.check_name(key, self.get(key))
+
+    def check_name(self, key: str, value: object) -> str:
+        """A non-empty, single-line string of bounded length."""
+        if not isinstance(value, str) or not value or len(value) > MAX_NAME_CHARS:
+            raise self.fail(f"{key!r} must be a non-empty string of at most {MAX_NAME_CHARS} characters")
+        if any(ch in value for ch in "\n\r\0"):
+            raise self.fail(f"{key!r} must be a single line")
+        return value
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """A list of names (absent means empty)."""
+        value = self.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > MAX_TARGETS:
+            raise self.fail(f"{key!r} must be a list of at most {MAX_TARGETS} names")
+        return tuple(self.check_name(key, item) for item in value)
+
+    def reject_unknown(self) -> None:
+        """Unknown fields are an error, so a typo never silently means the default."""
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.fail(f"unknown field {unknown[0]!r}")
+
+
+def _request_id(data: JSONObject) -> RequestId:
+    """The request's ``id`` if it is a scalar a response can echo, else None."""
+    value = data.get("id")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    if isinstance(value, str) and len(value) > MAX_NAME_CHARS:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):  # 1e999 parses as inf, which JSON cannot carry
+        return None
+    return value
+
+
+def _reject_constant(name: str) -> object:
+    """JSON has no NaN or Infinity; Python's parser accepts them unless told not to."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_line(line: bytes) -> JSONObject:
+    """One request line as a JSON object; raises ProtocolError for anything else."""
+    if len(line) > MAX_REQUEST_BYTES:
+        raise ProtocolError(TOO_LARGE, f"request longer than {MAX_REQUEST_BYTES} bytes")
+    try:
+        text = line.decode("utf-8")
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ProtocolError(BAD_JSON, "request is not a line of UTF-8 JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(BAD_REQUEST, "request must be a JSON object")
+    return data
+
+
+def parse_request(line: bytes) -> Request:
+    """Parse and validate one request line; raises ProtocolError (and nothing else) when it is not valid."""
+    data = decode_line(line)
+    request_id = _request_id(data)
+    fields = _Fields(data, request_id)
+    if "id" in data and request_id is None:
+        raise fields.fail(f"'id' must be a string of at most {MAX_NAME_CHARS} characters or a number")
+    version = data.get("v", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise fields.fail(f"protocol version {PROTOCOL_VERSION} is the one spoken here", UNSUPPORTED_VERSION)
+    command = data.get("cmd")
+    if not isinstance(command, str):
+        raise fields.fail("'cmd' must be a string naming the command")
+    request: Request
+    if command == "info":
+        request = Info(request_id)
+    elif command == "status":
+        request = Status(request_id)
+    elif command == "scale":
+        request = Scale(_scale_changes(fields), request_id)
+    elif command in ACTIONS:
+        action: Action = "restart" if command == "restart" else "stop" if command == "stop" else "start"
+        request = Control(action, fields.names("targets"), request_id)
+    elif command == "logs":
+        name = fields.name("name")
+        lines = fields.integer("lines", DEFAULT_LOG_LINES, 0, MAX_LOG_LINES)
+        request = Logs(name, lines, fields.boolean("follow", False), request_id)
+    elif command == "subscribe":
+        request = Subscribe(fields.boolean("logs", True), request_id)
+    elif command == "quit":
+        request = Quit(request_id)
+    else:
+        shown = command if len(command) <= 40 else command[:40] + "..."
+        raise fields.fail(f"unknown command {shown!r} (known: {', '.join(COMMANDS)})", UNKNOWN_COMMAND)
+    fields.reject_unknown()
+    return request
+
+
+def _scale_changes(fields: _Fields) -> tuple[ScaleChange, ...]:
+    """``changes``: a non-empty list of {"type": T, "count": N} or {"type": T, "delta": D}."""
+    value = fields.get("changes")
+    if not isinstance(value, list) or not value or len(value) > MAX_TARGETS:
+        raise fields.fail(f"'changes' must be a list of 1 to {MAX_TARGETS} {{type, count|delta}} objects")
+    changes = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) not in ({"type", "count"}, {"type", "delta"}):
+            raise fields.fail('each change must be {"type": T, "count": N} or {"type": T, "delta": D}')
+        type_name = fields.check_name("type", item["type"])
+        relative = "delta" in item
+        number = item["delta" if relative else "count"]
+        low = -MAX_SCALE if relative else 0
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= MAX_SCALE:
+            raise fields.fail(
+                f"a scale {'delta' if relative else 'count'} must be a whole number from {low} to {MAX_SCALE}"
+            )
+        changes.append(ScaleChange(type_name, number, relative))
+    return tuple(changes)
+
+
+def parse_scale_spec(specs: list[str]) -> list[ScaleChange]:
+    """``web=3,worker=+1`` (one or more arguments) as changes; raises ValueError with a one-line reason."""
+    changes = []
+    for spec in specs:
+        for item in spec.split(","):
+            if not item.strip():
+                continue
+            match = _SCALE_ITEM.match(item)
+            if match is None:
+                raise ValueError(f"expected TYPE=N, TYPE=+N or TYPE=-N, got {item.strip()!r}")
+            type_name, sign, digits = match.groups()
+            number = int(digits)
+            if number > MAX_SCALE:
+                raise ValueError(f"{type_name}: at most {MAX_SCALE}")
+            changes.append(ScaleChange(type_name, -number if sign == "-" else number, bool(sign)))
+    if not changes:
+        raise ValueError("expected at least one TYPE=N")
+    return changes
+
+
+def scale_payload(changes: list[ScaleChange]) -> list[JSONObject]:
+    """Changes as the ``changes`` field of a scale request."""
+    return [
+        {"type": c.type_name, "delta": c.value} if c.relative else {"type": c.type_name, "count": c.value}
+        for c in changes
+    ]
+
+
+def encode(message: JSONObject) -> bytes:
+    """One message as a JSON line (UTF-8, compact, newline-terminated)."""
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8", "replace") + b"\n"
+
+
+def request(command: str, request_id: RequestId = None, **fields: Any) -> JSONObject:
+    """A request object for ``command`` with the protocol version."""
+    message: JSONObject = {"v": PROTOCOL_VERSION, "cmd": command}
+    if request_id is not None:
+        message["id"] = request_id
+    message.update(fields)
+    return message
+
+
+def ok(request_id: RequestId, **payload: Any) -> JSONObject:
+    """A success response."""
+    message: JSONObject = {"v": PROTOCOL_VERSION, "id": request_id, "ok": True}
+    message.update(payload)
+    return message
+
+
+def error(code: str, message: str, request_id: RequestId = None) -> JSONObject:
+    """A failure response; ``message`` is one line a client can print as is."""
+    return {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+
+
+def event(kind: str, **payload: Any) -> JSONObject:
+    """A stream event (after the response to ``logs`` with follow, or ``subscribe``)."""
+    message: JSONObject = {"v": PROTOCOL_VERSION, "event": kind}
+    message.update(payload)
+    return message

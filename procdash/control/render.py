@@ -1,0 +1,106 @@
+"""Human output for ``procdash ctl``: the status table and its cells."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+SGR = re.compile(r"\x1b\[[0-9;:]*m")
+COLUMNS = ("NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "EXIT", "CPU", "MEM")
+
+
+def duration(seconds: float | None) -> str:
+    """``45s``, ``12m03s``, ``3h07m``, ``2d04h``; ``-`` for none."""
+    if seconds is None:
+        return "-"
+    total = int(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def size(value: int | None) -> str:
+    """Bytes as ``812K``, ``45.2M``, ``1.3G``; ``-`` for none."""
+    if value is None:
+        return "-"
+    amount = float(value)
+    for unit in ("B", "K", "M", "G"):
+        if amount < 1024 or unit == "G":
+            return f"{amount:.0f}{unit}" if unit in ("B", "K") else f"{amount:.1f}{unit}"
+        amount /= 1024
+    return f"{amount:.1f}T"  # pragma: no cover - the loop returns at G
+
+
+def state_cell(inst: dict[str, Any]) -> str:
+    """The state, with the retry countdown for backoff."""
+    state = str(inst.get("state"))
+    retry = inst.get("retry_in")
+    if state == "backoff" and isinstance(retry, (int, float)):
+        return f"backoff ({retry:.0f}s)"
+    return state
+
+
+def exit_cell(inst: dict[str, Any]) -> str:
+    """The last exit: code, or the signal name when one killed it."""
+    code = inst.get("exit_code")
+    if code is None:
+        return "-"
+    description = inst.get("exit_description") or ""
+    return description if description.startswith("SIG") else str(code)
+
+
+def row(inst: dict[str, Any]) -> list[str]:
+    """One instance as table cells."""
+
+    def text(value: object) -> str:
+        return "-" if value is None else str(value)
+
+    cpu = inst.get("cpu")
+    return [
+        text(inst.get("name")),
+        state_cell(inst),
+        text(inst.get("pid")),
+        text(inst.get("port")),
+        duration(inst.get("uptime")),
+        text(inst.get("restarts")),
+        exit_cell(inst),
+        "-" if cpu is None else f"{cpu:.1f}%",
+        size(inst.get("rss")),
+    ]
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS) -> str:
+    """Left-aligned columns separated by two spaces, without trailing blanks."""
+    everything = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in everything) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip() for r in everything]
+    return "\n".join(lines)
+
+
+def status_text(reply: dict[str, Any]) -> str:
+    """The whole ``ctl status`` output: who serves, the instance table, and types scaled to zero."""
+    server = reply.get("server") or {}
+    lines = [f"procdash {server.get('version', '?')} (pid {server.get('pid')}) running {server.get('procfile')}"]
+    instances = reply.get("instances") or []
+    if instances:
+        lines.append(table([row(inst) for inst in instances]))
+    desired = reply.get("desired") or {}
+    idle = [name for name, count in desired.items() if count == 0 and not any(i.get("type") == name for i in instances)]
+    if idle:
+        lines.append(f"scaled to 0: {', '.join(idle)}")
+    if not instances and not idle:
+        lines.append("no processes")
+    return "\n".join(lines)
+
+
+def strip_sgr(text: str) -> str:
+    """Drop colour escapes (the only escapes log lines keep) for output that is not a terminal."""
+    return SGR.sub("", text)

@@ -1,0 +1,148 @@
+"""Kubernetes export: a ConfigMap from .env, a Deployment per type and a Service for types serving $PORT."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from procdash.core.errors import ConfigError
+from procdash.export.model import (
+    Formation,
+    OutputFile,
+    Rendered,
+    check_env_names,
+    clean_name,
+    refuse_option,
+    whole_seconds,
+)
+from procdash.export.shell import exec_form
+from procdash.export.yamlout import dump_documents
+
+ENGINE = "Kubernetes"
+# Names end up in DNS: lowercase letters, digits and '-', a letter first (Services need one), 63 at most.
+LABEL_INVALID = r"[^a-z0-9-]"
+MAX_NAME = 63
+CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+\Z")
+NUMERIC_USER = re.compile(r"(\d+)(?::(\d+))?\Z")
+IMAGE = re.compile(r"\S+\Z")
+NAME_LABEL = "app.kubernetes.io/name"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+
+
+def dns_label(text: str) -> str:
+    """Lowercase, '-' for anything else, and a letter first so the name also suits a Service."""
+    cleaned = clean_name(text, LABEL_INVALID, lower=True, edges="-")
+    if cleaned and not cleaned[0].isalpha():
+        cleaned = f"app-{cleaned}"
+    return cleaned
+
+
+def literal_dollars(text: str) -> str:
+    """Escape ``$`` as ``$$`` so Kubernetes' $(VAR) expansion in commands leaves the text unchanged."""
+    return text.replace("$", "$$")
+
+
+def render(formation: Formation, target: Path) -> Rendered:
+    """Write APP.yaml: ConfigMap, then a Deployment (and Service when it serves $PORT) per type."""
+    options = formation.options
+    refuse_option(options.log, "-l", ENGINE, "logs go to `kubectl logs`")
+    if options.image is None:
+        raise ConfigError("kubernetes: --image is required (the container image that holds the app)")
+    if IMAGE.match(options.image) is None:
+        raise ConfigError(f"--image: {options.image!r} is not an image reference")
+    if options.restart != "always":
+        raise ConfigError(f"--restart {options.restart}: Kubernetes Deployments always restart their pods")
+    security = _security_context(options.user)
+    check_env_names(formation.env, CONFIGMAP_KEY, ENGINE, "letters, digits, '-', '_' or '.'")
+    app = formation.app_name(ENGINE, dns_label)
+    components = _components(formation, app)
+    documents: list[object] = []
+    config_name = f"{app}-env"
+    if formation.env:
+        documents.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": config_name, "labels": {NAME_LABEL: app}},
+                "data": dict(formation.env),
+            }
+        )
+    for spec in formation.types:
+        component = components[spec.name]
+        name = f"{app}-{component}"
+        labels = {NAME_LABEL: app, COMPONENT_LABEL: component}
+        container: dict[str, object] = {
+            "name": component,
+            "image": options.image,
+            "command": ["/bin/sh", "-c", literal_dollars(exec_form(spec.command))],
+            # Pods have their own addresses, so every replica listens on the type's port.
+            "env": [{"name": "PORT", "value": str(spec.port)}, {"name": "PS", "value": spec.name}],
+        }
+        if formation.env:
+            container["envFrom"] = [{"configMapRef": {"name": config_name}}]
+        if spec.serves_port:
+            container["ports"] = [{"containerPort": spec.port, "protocol": "TCP"}]
+        pod: dict[str, object] = {"terminationGracePeriodSeconds": whole_seconds(options.timeout)}
+        if security:
+            pod["securityContext"] = security
+        pod["containers"] = [container]
+        documents.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "labels": labels},
+                "spec": {
+                    "replicas": spec.count,
+                    "selector": {"matchLabels": labels},
+                    "template": {"metadata": {"labels": labels}, "spec": pod},
+                },
+            }
+        )
+        if spec.serves_port:
+            documents.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": name, "labels": labels},
+                    "spec": {
+                        "selector": labels,
+                        "ports": [{"port": spec.port, "targetPort": spec.port, "protocol": "TCP"}],
+                    },
+                }
+            )
+    file_name = f"{app}.yaml"
+    written = shlex.quote(str(target / file_name))
+    return Rendered(
+        files=[OutputFile(file_name, dump_documents(documents))], next_steps=[f"kubectl apply -f {written}"]
+    )
+
+
+def _components(formation: Formation, app: str) -> dict[str, str]:
+    """Each type's DNS-safe name, refusing two types that clean to the same name or names too long."""
+    seen: dict[str, str] = {}
+    components: dict[str, str] = {}
+    for spec in formation.types:
+        component = clean_name(spec.name, LABEL_INVALID, lower=True, edges="-")
+        if not component:
+            raise ConfigError(f"kubernetes: process type {spec.name!r} has no letters or digits to name it by")
+        if component in seen:
+            raise ConfigError(f"kubernetes: types {seen[component]!r} and {spec.name!r} both become {component!r}")
+        if len(app) + 1 + len(component) > MAX_NAME:
+            raise ConfigError(f"kubernetes: {app}-{component} is longer than {MAX_NAME} characters; use a shorter -a")
+        seen[component] = spec.name
+        components[spec.name] = component
+    return components
+
+
+def _security_context(user: str | None) -> dict[str, int]:
+    """runAsUser (and runAsGroup) from -u, which Kubernetes only takes as numbers."""
+    if user is None:
+        return {}
+    match = NUMERIC_USER.match(user)
+    if match is None:
+        raise ConfigError(f"-u: Kubernetes needs a numeric user id (UID or UID:GID), got {user!r}")
+    context = {"runAsUser": int(match.group(1))}
+    if match.group(2) is not None:
+        context["runAsGroup"] = int(match.group(2))
+    return context

@@ -1,0 +1,501 @@
+"""The Textual dashboard: a process table and side-by-side log panes over the supervisor core."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import Sequence
+from functools import partial
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import BindingType
+from textual.widgets import DataTable, Footer
+
+from procdash.core.errors import ConfigError
+from procdash.core.instance import LIVE_STATES, State
+from procdash.core.project import Project
+from procdash.core.stats import StatsSampler, live_roots
+from procdash.core.supervisor import Supervisor
+from procdash.headless import Service
+from procdash.ui import rows as tablerows
+from procdash.ui.commands import ProcdashCommands
+from procdash.ui.feed import DashboardFeed
+from procdash.ui.formatting import state_words
+from procdash.ui.keys import APP_BINDINGS
+from procdash.ui.metrics import Metrics, MetricsSampled, collect
+from procdash.ui.pane_actions import PaneActions
+from procdash.ui.screens.help import HelpScreen
+from procdash.ui.screens.quitting import QuitScreen
+from procdash.ui.widgets.header import DashHeader, display_path, header_text
+from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
+from procdash.ui.widgets.process_table import ProcessTable
+from procdash.ui.widgets.prompt_bar import PromptBar
+
+FLUSH_HZ = 25
+FAILED_STATES = (State.CRASHED, State.FATAL)
+
+
+class ProcdashApp(PaneActions, App[int]):
+    """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "procdash"
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {ProcdashCommands}
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        project: Project,
+        args: argparse.Namespace | None = None,
+        services: Sequence[Service] = (),
+        *,
+        sampler: StatsSampler | None = None,
+        handle_signals: bool = False,
+    ) -> None:
+        super().__init__()
+        self.supervisor = supervisor
+        self.project = project
+        self.services = list(services)
+        self.handle_signals = handle_signals
+        args = args or argparse.Namespace()
+        self.stats_interval = float(getattr(args, "stats_interval", 1.0) or 0.0)
+        self.sampler = sampler if sampler is not None else (StatsSampler() if self.stats_interval > 0 else None)
+        names = [f"{t.name}.{max(1, n)}" for t, n in zip(supervisor.types, supervisor.desired.values(), strict=False)]
+        self.feed = DashboardFeed(names, scrollback=supervisor.options.scrollback)
+        self.metrics: Metrics | None = None
+        self.mode = "type"  # "type": panes of the selected type; "all": merged log; "focus": one process
+        self.focus_name: str | None = None
+        self.selected_type = supervisor.types[0].name if supervisor.types else ""
+        self.panes: dict[str, LogPane] = {}
+        self.merged_pane = LogPane(MERGED, self.feed.merged)
+        self.empty_pane = EmptyPane()
+        self._procfile = display_path(project.procfile)
+        self._sampling = False
+        self._quitting = False
+        self._started: list[Service] = []
+        self._services_stopped = False
+        self._unsubscribe: list[object] = []
+        self._pty_sent: dict[str, tuple[int | None, int, int]] = {}
+
+    # ----- lifecycle ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header, table, panes, prompt and footer."""
+        yield DashHeader(id="header")
+        yield ProcessTable(id="processes")
+        with PaneGrid(id="panes"):
+            yield self.merged_pane
+            yield self.empty_pane
+        yield PromptBar(id="prompt")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        """Start the formation on this loop, then the services, then the timers."""
+        self._unsubscribe.append(self.supervisor.subscribe(self.feed))
+        self.supervisor.start()
+        for service in self.services:
+            try:
+                await service.start(self.supervisor)
+            except Exception as exc:  # a broken service must not take the formation down
+                self.notify(f"{type(service).__name__}: {exc}", title="service failed", severity="error")
+                continue
+            self._started.append(service)
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                loop.add_signal_handler(signum, self.action_request_quit)
+        self.set_interval(1 / FLUSH_HZ, self.flush)
+        self.set_interval(1.0, self._tick)
+        if self.sampler is not None and self.stats_interval > 0:
+            self.set_interval(self.stats_interval, self._sample)
+            self._sample()
+        self.flush()
+        self.table.focus()
+
+    async def on_unmount(self) -> None:
+        """Backstop: whatever way the app ends, no process outlives it."""
+        for unsubscribe in self._unsubscribe:
+            if callable(unsubscribe):
+                unsubscribe()
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        if not self.supervisor.is_idle():
+            self.supervisor.kill_all()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.supervisor.wait_idle(), self.supervisor.options.timeout + 3)
+        await self._stop_services()
+        self.supervisor.close()
+
+    async def _stop_services(self) -> None:
+        """Stop every started service once, newest first."""
+        if self._services_stopped:
+            return
+        self._services_stopped = True
+        for service in reversed(self._started):
+            try:
+                await service.stop()
+            except Exception as exc:
+                self.log.error(f"service {service!r} failed to stop: {exc}")
+
+    # ----- quitting ----------------------------------------------------------------------------------
+
+    def action_request_quit(self) -> None:
+        """First time: stop everything gracefully with progress on screen. Again: kill at once."""
+        if self._quitting:
+            self.action_kill_now()
+            return
+        self._quitting = True
+        self.push_screen(QuitScreen(self.supervisor))
+        self._graceful_exit()
+
+    def action_kill_now(self) -> None:
+        """SIGKILL every process group now (second q or ctrl+c)."""
+        if not self._quitting:
+            self.action_request_quit()
+        self.supervisor.kill_all()
+        if isinstance(self.screen, QuitScreen):
+            self.screen.mark_killing()
+
+    @work(group="shutdown", exit_on_error=False)
+    async def _graceful_exit(self) -> None:
+        """Stop the formation, then the services, then leave with status 0."""
+        try:
+            await self.supervisor.stop_all()
+        finally:
+            await self._stop_services()
+            self.supervisor.close()
+            self.exit(0)
+
+    # ----- flushing ----------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> ProcessTable:
+        """The process table."""
+        return self.query_one(ProcessTable)
+
+    @property
+    def grid(self) -> PaneGrid:
+        """The container of the log panes."""
+        return self.query_one(PaneGrid)
+
+    def flush(self) -> None:
+        """The one timer that moves engine state onto the screen, at most FLUSH_HZ times a second."""
+        feed = self.feed
+        if feed.structure_dirty:
+            feed.structure_dirty = False
+            self._sync_panes()
+        if feed.table_dirty:
+            feed.table_dirty = False
+            self._refresh_table()
+        visible = self.visible_panes()
+        for pane in visible:
+            if pane.key in feed.dirty_logs or (pane is self.merged_pane and feed.merged_dirty):
+                pane.view.refresh_from_buffer()
+            pane.show_title(self._pane_title(pane), self._pane_subtitle(pane))
+        feed.dirty_logs.clear()
+        feed.merged_dirty = False
+        for toast in feed.take_toasts():
+            self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
+
+    def _tick(self) -> None:
+        """Once a second: uptimes and backoff countdowns move, and the pty size follows the pane."""
+        if any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.supervisor.instances()):
+            self.feed.table_dirty = True
+        self._sync_pty_size()
+
+    def _refresh_table(self) -> None:
+        """Table, header and selection from the supervisor's current state."""
+        sup = self.supervisor
+        width = (self.table.size.width or self.size.width) - 1
+        columns = tablerows.fit_columns(width, tablerows.name_width(sup))
+        spark = next((c.width for c in columns if c.key == "spark"), 0)
+        self.table.sync(columns, tablerows.build_rows(sup, self.metrics, spark))
+        self._refresh_header()
+        self._selection_changed(self.table.selected_key)
+        self._sync_pty_size()
+
+    def _refresh_header(self) -> None:
+        """The header line."""
+        self.query_one(DashHeader).show(header_text(self._procfile, self.supervisor, self.metrics))
+
+    def on_resize(self) -> None:
+        """A new terminal size: columns may fit differently."""
+        self.feed.table_dirty = True
+
+    # ----- panes -------------------------------------------------------------------------------------
+
+    def _sync_panes(self) -> None:
+        """One pane per instance slot: mount new ones in order, drop removed ones, follow new buffers."""
+        instances = self.supervisor.instances()
+        names = {inst.name for inst in instances}
+        for name in [n for n in self.panes if n not in names]:
+            self.panes.pop(name).remove()
+        previous: LogPane | None = None
+        for inst in instances:
+            pane = self.panes.get(inst.name)
+            if pane is None:
+                pane = LogPane(inst.name, inst.log)
+                self.panes[inst.name] = pane
+                pane.display = False
+                if previous is None:
+                    self.grid.mount(pane, after=self.empty_pane)
+                else:
+                    self.grid.mount(pane, after=previous)
+            else:
+                pane.set_buffer(inst.log)
+            previous = pane
+        if self.mode == "focus" and self.focus_name not in names:
+            self.mode = "type"
+        self.layout_panes()
+
+    def visible_panes(self) -> list[LogPane]:
+        """The log panes on screen now."""
+        if self.mode == "all":
+            return [self.merged_pane]
+        if self.mode == "focus" and self.focus_name in self.panes:
+            return [self.panes[self.focus_name]]
+        return [self.panes[name] for name in self.names_of_type(self.selected_type) if name in self.panes]
+
+    def layout_panes(self) -> None:
+        """Show the panes of the current view and hide the rest."""
+        panes = self.visible_panes()
+        if panes:
+            self.grid.show_panes(list(panes))
+        else:
+            desired = self.supervisor.desired.get(self.selected_type, 0)
+            why = "is scaled to 0" if desired == 0 else "has no instances yet"
+            self.empty_pane.update(f"{self.selected_type} {why}: press + to start one")
+            self.grid.show_panes([self.empty_pane])
+        self.table.set_class(self.mode == "focus", "-focus-view")
+        selected = self.table.selected_key
+        for pane in panes:
+            pane.view.refresh_from_buffer()
+            pane.set_class(selected == tablerows.instance_key(pane.key) and len(panes) > 1, "-selected")
+            pane.show_title(self._pane_title(pane), self._pane_subtitle(pane))
+        focused = self.focused
+        if focused is not None and not _shown(focused):
+            self.table.focus()
+        self._refresh_header()
+        self.call_after_refresh(self._sync_pty_size)
+
+    def _pane_title(self, pane: LogPane) -> str:
+        """ "web.1 · running · :5000" (or the merged log's title)."""
+        if pane is self.merged_pane:
+            return "all processes (merged)"
+        inst = self.supervisor.find(pane.key)
+        if inst is None:
+            return pane.key
+        port = f" · :{inst.port}" if inst.port is not None else ""
+        return f"{inst.name} · {state_words(inst)}{port}"
+
+    def _sync_pty_size(self) -> None:
+        """Give the pty of a process shown alone (focus view, or the only pane) the pane's size."""
+        if self.mode == "all":
+            return
+        panes = self.visible_panes()
+        if len(panes) != 1:
+            return
+        pane = panes[0]
+        inst = self.supervisor.find(pane.key)
+        width, height = pane.view.size
+        if inst is None or inst.pid is None or width < 10 or height < 2:
+            return
+        if self._pty_sent.get(inst.name) != (inst.pid, width, height):
+            self._pty_sent[inst.name] = (inst.pid, width, height)
+            self.supervisor.resize(inst.name, width, height)
+
+    # ----- selection ---------------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#processes")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The cursor moved: the panes follow the selected type."""
+        self._selection_changed(event.row_key.value)
+
+    @on(DataTable.RowSelected, "#processes")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row: focus view of that process."""
+        self.action_focus_view()
+
+    @on(LogPane.Focused)
+    def _pane_focused(self, event: LogPane.Focused) -> None:
+        """Focusing a pane selects its process in the table."""
+        if event.pane.key in self.panes:
+            self.table.select_key(tablerows.instance_key(event.pane.key))
+
+    def _selection_changed(self, key: str | None) -> None:
+        """Show the selected type's panes when the selection moved to another type."""
+        if key is None:
+            return
+        kind, name = tablerows.parse_key(key)
+        type_name = name if kind == "type" else name.rpartition(".")[0]
+        if type_name != self.selected_type:
+            self.selected_type = type_name
+            if self.mode == "type":
+                self.layout_panes()
+        elif self.mode == "type":
+            for pane in self.visible_panes():
+                pane.set_class(key == tablerows.instance_key(pane.key) and len(self.visible_panes()) > 1, "-selected")
+
+    def names_of_type(self, type_name: str) -> list[str]:
+        """Instance names of a type, in number order."""
+        return [inst.name for inst in self.supervisor.slots.get(type_name, [])]
+
+    def selected_names(self) -> list[str]:
+        """The instances the selected row stands for."""
+        return tablerows.selected_names(self.supervisor, self.table.selected_key)
+
+    # ----- process actions ---------------------------------------------------------------------------
+
+    def scale_to(self, type_name: str, count: int) -> None:
+        """Set a type's desired count; the supervisor starts or stops instances to match."""
+        try:
+            self.supervisor.scale(type_name, count)
+        except (ConfigError, KeyError) as exc:
+            self.notify(str(exc), title="cannot scale", severity="error")
+
+    def action_scale(self, delta: int) -> None:
+        """+ / -: scale the selected type by one."""
+        type_name = self.selected_type
+        if type_name in self.supervisor.desired:
+            self.scale_to(type_name, self.supervisor.desired[type_name] + delta)
+
+    def restart_names(self, names: Sequence[str]) -> None:
+        """Restart these instances now."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self.supervisor.restart(name)
+
+    def stop_names(self, names: Sequence[str]) -> None:
+        """Stop these instances and keep them stopped."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self.supervisor.stop(name)
+
+    def start_names(self, names: Sequence[str]) -> None:
+        """Start these instances again if they are not running."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self.supervisor.start_instance(name)
+
+    def action_restart(self) -> None:
+        """r: restart the selected instance, or every instance of the selected type."""
+        self.restart_names(self.selected_names())
+
+    def action_restart_failed(self) -> None:
+        """R: restart every crashed or fatal instance."""
+        failed = [inst.name for inst in self.supervisor.instances() if inst.state in FAILED_STATES]
+        if not failed:
+            self.notify("no crashed or fatal process", timeout=2)
+        self.restart_names(failed)
+
+    def action_stop_start(self) -> None:
+        """s: stop what runs of the selection, or start it when nothing of it runs."""
+        key = self.table.selected_key
+        names = self.selected_names()
+        if key is not None and not names and tablerows.parse_key(key)[0] == "type":
+            self.scale_to(tablerows.parse_key(key)[1], 1)
+            return
+        insts = [inst for name in names if (inst := self.supervisor.find(name)) is not None]
+        if any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in insts):
+            self.stop_names(names)
+        else:
+            self.start_names(names)
+
+    # ----- views -------------------------------------------------------------------------------------
+
+    def action_toggle_merged(self) -> None:
+        """a: the merged log of every process, or back to the panes."""
+        self.mode = "type" if self.mode == "all" else "all"
+        self.layout_panes()
+
+    def show_focus(self, name: str) -> None:
+        """One process full width, its pane focused."""
+        if name not in self.panes:
+            return
+        self.mode = "focus"
+        self.focus_name = name
+        self.table.select_key(tablerows.instance_key(name))
+        self.layout_panes()
+        self.panes[name].view.focus()
+
+    def action_focus_view(self) -> None:
+        """enter: focus view of the focused pane's process, or of the selected process."""
+        pane = self.focused_pane()
+        if pane is not None and pane.key in self.panes:
+            self.show_focus(pane.key)
+            return
+        names = self.selected_names()
+        if names:
+            self.show_focus(names[0])
+
+    def action_leave_view(self) -> None:
+        """escape: close the prompt, leave the focus or merged view, or go back to the table."""
+        if self.mode != "type":
+            self.mode = "type"
+            self.layout_panes()
+        self.table.focus()
+
+    def action_help(self) -> None:
+        """?: the key list."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # ----- metrics -----------------------------------------------------------------------------------
+
+    def _sample(self) -> None:
+        """Start one sampling run in a thread unless the previous one is still busy."""
+        if self._sampling or self.sampler is None:
+            return
+        self._sampling = True
+        roots = live_roots(self.supervisor.instances())
+        names = self.selected_names()
+        uss_for = names[0] if len(names) == 1 else None
+        self.run_worker(partial(self._sample_in_thread, self.sampler, roots, uss_for), thread=True, group="stats")
+
+    def _sample_in_thread(self, sampler: StatsSampler, roots: dict[str, int], uss_for: str | None) -> None:
+        """Runs in the worker thread: read /proc, post the result."""
+        try:
+            self.post_message(MetricsSampled(collect(sampler, roots, uss_for)))
+        except Exception as exc:  # report, keep the dashboard going
+            self.post_message(MetricsSampled(None, f"{type(exc).__name__}: {exc}"))
+
+    def on_metrics_sampled(self, message: MetricsSampled) -> None:
+        """A tick's readings arrived: the table and header show them at the next flush."""
+        self._sampling = False
+        if message.metrics is not None:
+            self.metrics = message.metrics
+            self.feed.table_dirty = True
+        elif message.error:
+            self.log.warning(f"stats sample failed: {message.error}")
+
+
+def _shown(widget: object) -> bool:
+    """Whether a widget and all its ancestors are displayed."""
+    from textual.widget import Widget
+
+    node = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
+def run_dashboard(supervisor: Supervisor, project: Project, args: argparse.Namespace, services: list[Service]) -> int:
+    """Run the dashboard until the person quits; every process is stopped before this returns."""
+    app = ProcdashApp(supervisor, project, args, services, handle_signals=True)
+    try:
+        app.run()
+    finally:
+        if not supervisor.is_idle():
+            # The loop is gone (the app crashed): signals are all that is left.
+            supervisor.kill_all()
+        supervisor.close()
+    return app.return_code or 0

@@ -1,0 +1,192 @@
+"""Words, colours and compact numbers the dashboard shows for states, uptimes, ports and resources."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from procdash.core.instance import Instance, State
+
+# One colour per type, in Procfile order: the headless printer's palette without red, which the
+# dashboard keeps for crashes.
+UI_PALETTE = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+_SGR_TO_RICH = {
+    "32": "green",
+    "33": "yellow",
+    "34": "blue",
+    "35": "magenta",
+    "36": "cyan",
+    "92": "bright_green",
+    "93": "bright_yellow",
+    "94": "bright_blue",
+    "95": "bright_magenta",
+    "96": "bright_cyan",
+}
+SPARK_CHARS = " ▁▂▃▄▅▆▇█"
+# A sparkline's top is at least this CPU%, so idle noise stays flat instead of filling the column.
+SPARK_FLOOR = 10.0
+
+STATE_STYLES = {
+    State.STARTING: "yellow",
+    State.RUNNING: "green",
+    State.STOPPING: "yellow",
+    State.STOPPED: "dim",
+    State.EXITED: "dim",
+    State.CRASHED: "bold red",
+    State.BACKOFF: "bold magenta",
+    State.FATAL: "bold white on red",
+}
+# Short words for a type row that mixes states; the worst state colours the summary.
+_SHORT = {
+    State.STARTING: "starting",
+    State.RUNNING: "up",
+    State.STOPPING: "stopping",
+    State.STOPPED: "stopped",
+    State.EXITED: "exited",
+    State.CRASHED: "crashed",
+    State.BACKOFF: "retry",
+    State.FATAL: "fatal",
+}
+_SEVERITY = [
+    State.FATAL,
+    State.CRASHED,
+    State.BACKOFF,
+    State.STOPPING,
+    State.STARTING,
+    State.RUNNING,
+    State.EXITED,
+    State.STOPPED,
+]
+
+
+def type_sgr(type_index: int) -> str:
+    """The SGR colour code of a type."""
+    return UI_PALETTE[type_index % len(UI_PALETTE)]
+
+
+def type_color(type_index: int) -> str:
+    """The rich colour name of a type."""
+    return _SGR_TO_RICH.get(type_sgr(type_index), "default")
+
+
+def state_words(inst: Instance) -> str:
+    """The worded state of an instance: running, exited 0, crashed (SIGSEGV), retry in 4s, fatal (exit 3)."""
+    state = inst.state
+    if state is State.EXITED:
+        return f"exited {inst.exit_code if inst.exit_code is not None else 0}"
+    if state is State.CRASHED:
+        return f"crashed ({inst.exit_description or 'failed'})"
+    if state is State.BACKOFF:
+        wait = inst.retry_in
+        return f"retry in {math.ceil(wait)}s" if wait is not None else "retry soon"
+    if state is State.FATAL:
+        return f"fatal ({inst.exit_description})" if inst.exit_description else "fatal"
+    return str(state.value)
+
+
+def state_text(inst: Instance) -> Text:
+    """The worded state in its colour."""
+    return Text(state_words(inst), style=STATE_STYLES[inst.state])
+
+
+def type_state_text(states: Sequence[State], desired: int) -> Text:
+    """A type row's summary: "2 running" when all agree, else counts per state like "1 up, 1 crashed"."""
+    if not states:
+        return Text("scaled to 0" if desired == 0 else "pending", style="dim")
+    counts = {state: states.count(state) for state in _SEVERITY if state in states}
+    worst = next(iter(counts))
+    if len(counts) == 1:
+        word = str(worst.value) if worst is not State.BACKOFF else "in backoff"
+        return Text(f"{counts[worst]} {word}", style=STATE_STYLES[worst])
+    text = Text()
+    for index, (state, count) in enumerate(counts.items()):
+        if index:
+            text.append(", ", style="dim")
+        text.append(f"{count} {_SHORT[state]}", style=STATE_STYLES[state])
+    return text
+
+
+def exit_text(inst: Instance) -> str:
+    """The last exit as a code (1) or a signal name (SIGSEGV); empty before the first exit."""
+    if inst.exit_code is None:
+        return ""
+    description = inst.exit_description
+    if description.startswith("exit "):
+        return description[5:]
+    return description or str(inst.exit_code)
+
+
+def duration(seconds: float | None) -> str:
+    """A compact uptime: 42s, 4m03s, 1h02m, 3d04h; empty when not running."""
+    if seconds is None:
+        return ""
+    total = int(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def size(num_bytes: int | None) -> str:
+    """A memory size that fits six columns: 812K, 45.2M, 1.3G."""
+    if num_bytes is None:
+        return ""
+    value = float(num_bytes)
+    for unit in ("B", "K", "M", "G"):
+        if value < 1000 or unit == "G":
+            if unit in ("B", "K") or value >= 100:
+                return f"{value:.0f}{unit}"
+            return f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}T"  # pragma: no cover - the loop returns at G
+
+
+def percent(value: float | None) -> str:
+    """A CPU percentage (100 = one core): 0.4%, 12%, 250%."""
+    if value is None:
+        return ""
+    if value < 10:
+        return f"{value:.1f}%"
+    return f"{value:.0f}%"
+
+
+def sparkline(values: Sequence[float], width: int) -> str:
+    """The newest ``width`` values as block characters, scaled to their maximum (at least SPARK_FLOOR)."""
+    if width <= 0:
+        return ""
+    recent = list(values)[-width:]
+    top = max([SPARK_FLOOR, *recent])
+    steps = len(SPARK_CHARS) - 1
+    chars = []
+    for value in recent:
+        # Every reading is at least the lowest bar, so "sampled and idle" differs from "not running".
+        level = max(1, math.ceil(max(0.0, value) / top * steps))
+        chars.append(SPARK_CHARS[min(steps, level)])
+    return "".join(chars).rjust(width)
+
+
+def port_range(ports: Sequence[int | None]) -> str:
+    """5000, or 5000-5002 for a type with several instances; empty without ports."""
+    known = sorted(p for p in ports if p is not None)
+    if not known:
+        return ""
+    if known[0] == known[-1]:
+        return str(known[0])
+    return f"{known[0]}-{known[-1]}"
+
+
+def formation_summary(running: dict[str, int], desired: dict[str, int]) -> str:
+    """Every type with its count: "web 2 · worker 1 · clock 0/1" (running/desired when they differ)."""
+    parts = []
+    for name, want in desired.items():
+        have = running.get(name, 0)
+        parts.append(f"{name} {have}" if have == want else f"{name} {have}/{want}")
+    return " · ".join(parts)

@@ -1,0 +1,129 @@
+"""Keys that act on one log pane: search, filter, next/previous match, follow, wrap, clear, copy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from procdash.ui.widgets.panes import LogPane
+from procdash.ui.widgets.prompt_bar import PromptBar
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from procdash.core.supervisor import Supervisor
+
+    _Base = App[int]
+else:
+    _Base = object
+
+
+class PaneActions(_Base):
+    """Mixed into the app: finds "the current pane" and applies pane keys to its LogView."""
+
+    if TYPE_CHECKING:
+        supervisor: Supervisor
+        merged_pane: LogPane
+        panes: dict[str, LogPane]
+        mode: str
+
+        def visible_panes(self) -> list[LogPane]: ...
+
+        def selected_names(self) -> list[str]: ...
+
+    def focused_pane(self) -> LogPane | None:
+        """The pane holding the keyboard focus, if any."""
+        node = self.focused
+        while node is not None:
+            if isinstance(node, LogPane):
+                return node
+            node = node.parent  # type: ignore[assignment]
+        return None
+
+    def current_pane(self) -> LogPane | None:
+        """The pane pane keys act on: the focused one, else the selected process's, else the first shown."""
+        visible = self.visible_panes()
+        focused = self.focused_pane()
+        if focused is not None and focused in visible:
+            return focused
+        names = self.selected_names()
+        for pane in visible:
+            if len(names) == 1 and pane.key == names[0]:
+                return pane
+        return visible[0] if visible else None
+
+    def _pane_subtitle(self, pane: LogPane) -> str:
+        """The pane's flags (search hits, filter, follow, wrap)."""
+        return pane.flags()
+
+    def _pane_by_key(self, key: str) -> LogPane | None:
+        """A pane by instance name or "all"."""
+        return self.merged_pane if key == self.merged_pane.key else self.panes.get(key)
+
+    def action_prompt(self, kind: str) -> None:
+        """/ or \\: ask for a search or filter term for the current pane."""
+        pane = self.current_pane()
+        if pane is None:
+            self.notify("no log pane to search", timeout=2)
+            return
+        term = pane.search_term if kind == "search" else pane.filter_term
+        self.query_one(PromptBar).open(kind, pane.key, term or "")
+
+    def on_prompt_bar_changed(self, message: PromptBar.Changed) -> None:
+        """Apply a search or filter term as it is typed."""
+        pane = self._pane_by_key(message.target)
+        if pane is None:
+            return
+        term = message.term or None
+        if message.kind == "search":
+            pane.search_term = term
+            pane.matches = pane.view.set_search(term)
+        else:
+            pane.filter_term = term
+            pane.view.set_filter(term)
+        pane.show_subtitle(self._pane_subtitle(pane))
+
+    def on_prompt_bar_closed(self, message: PromptBar.Closed) -> None:
+        """Back to the pane that was searched."""
+        pane = self._pane_by_key(self.query_one(PromptBar).target)
+        if pane is not None and pane.display:
+            pane.view.focus()
+
+    def action_match(self, direction: int) -> None:
+        """n / N: the next or previous search hit in the current pane."""
+        pane = self.current_pane()
+        if pane is None or not pane.search_term:
+            self.notify("no search: press / first", timeout=2)
+            return
+        moved = pane.view.next_match() if direction > 0 else pane.view.previous_match()
+        if not moved:
+            self.bell()
+
+    def action_toggle_follow(self) -> None:
+        """f: follow the tail of the current pane, or stop following."""
+        pane = self.current_pane()
+        if pane is not None:
+            pane.view.follow = not pane.view.follow
+            pane.show_subtitle(self._pane_subtitle(pane))
+
+    def action_toggle_wrap(self) -> None:
+        """w: wrap long lines in the current pane, or scroll them sideways."""
+        pane = self.current_pane()
+        if pane is not None:
+            pane.view.wrap = not pane.view.wrap
+            pane.show_subtitle(self._pane_subtitle(pane))
+
+    def action_clear_pane(self) -> None:
+        """c: hide what the current pane shows so far (the scrollback is kept)."""
+        pane = self.current_pane()
+        if pane is not None:
+            pane.view.clear_view()
+
+    def action_copy_pane(self) -> None:
+        """y: copy the current pane's visible text to the terminal's clipboard (OSC 52)."""
+        pane = self.current_pane()
+        if pane is None:
+            return
+        text = pane.view.visible_text()
+        self.copy_to_clipboard(text)
+        count = len(text.splitlines())
+        self.notify(f"copied {count} line{'s' if count != 1 else ''} of {pane.key}", timeout=2)

@@ -1,0 +1,129 @@
+"""Log panes: one bordered LogView per process (or the merged log) and the grid that lays them out."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual import events
+from textual.containers import ScrollableContainer, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from procdash.core.logbuffer import LogBuffer
+from procdash.ui.widgets.logview import LogView
+
+MERGED = "all"
+# Narrower than this and a pane is unreadable: the grid puts fewer panes per row instead.
+MIN_PANE_WIDTH = 40
+# Lower than this (border included) and the grid scrolls instead of squeezing rows.
+MIN_PANE_HEIGHT = 8
+
+
+class LogPane(Vertical):
+    """A titled border around one LogView; ``key`` is the instance name, or "all" for the merged log."""
+
+    class Focused(Message):
+        """The pane's log view got the keyboard focus."""
+
+        def __init__(self, pane: LogPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+    def __init__(self, key: str, buffer: LogBuffer) -> None:
+        super().__init__(classes="log-pane")
+        self.key = key
+        self.view = LogView(buffer)
+        self.search_term: str | None = None
+        self.filter_term: str | None = None
+        self.matches = 0
+        self._title = ""
+        self._subtitle = ""
+
+    def on_mount(self) -> None:
+        """Catch up with lines that arrived before the pane existed."""
+        self.view.refresh_from_buffer()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Tell the app which pane the person is in."""
+        self.post_message(self.Focused(self))
+
+    def compose(self) -> ComposeResult:
+        """The log view fills the pane."""
+        yield self.view
+
+    def set_buffer(self, buffer: LogBuffer) -> None:
+        """Show another buffer (the instance slot was recreated after a scale down and up)."""
+        if self.view.buffer is not buffer:
+            self.view.set_buffer(buffer)
+
+    def show_title(self, title: str, subtitle: str) -> None:
+        """Update the border texts, touching the widget only when they changed."""
+        if title != self._title:
+            self._title = title
+            self.border_title = Text(title)  # Text, not str: a search term is not markup
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = Text(subtitle)
+
+    def show_subtitle(self, subtitle: str) -> None:
+        """Update only the bottom border text."""
+        self.show_title(self._title, subtitle)
+
+    def flags(self) -> str:
+        """The pane's modes as a short subtitle: search hits, filter, follow off, wrap."""
+        parts = []
+        view = self.view
+        if self.search_term:
+            parts.append(f"/{self.search_term}: {self.matches} match{'es' if self.matches != 1 else ''}")
+        if self.filter_term:
+            parts.append(f"filter \\{self.filter_term}")
+        if not view.follow:
+            parts.append("follow off")
+        if view.wrap:
+            parts.append("wrap")
+        return " · ".join(parts)
+
+
+class EmptyPane(Static):
+    """Shown in place of panes when the selected type has no instances."""
+
+    def __init__(self) -> None:
+        super().__init__("", classes="empty-pane")
+
+
+class PaneGrid(ScrollableContainer, can_focus=False):
+    """Panes side by side in as many columns as stay readable; rows beyond the height scroll."""
+
+    def __init__(self, *children: Widget, id: str | None = None) -> None:
+        super().__init__(*children, id=id)
+        self._panes: list[Widget] = []
+        self._grid_rows = ""
+
+    def on_resize(self) -> None:
+        """The space changed: recompute how many panes fit side by side."""
+        self.show_panes(self._panes)
+
+    def show_panes(self, panes: list[Widget]) -> None:
+        """Show exactly ``panes`` (others hidden) in a grid sized for the current width and height."""
+        self._panes = list(panes)
+        shown = set(map(id, panes))
+        for child in self.children:
+            if child.display != (id(child) in shown):
+                child.display = id(child) in shown
+        count = max(1, len(panes))
+        width = max(1, self.size.width)
+        columns = max(1, min(count, width // MIN_PANE_WIDTH))
+        rows = math.ceil(count / columns)
+        styles = self.styles
+        if styles.grid_size_columns != columns:
+            styles.grid_size_columns = columns
+        if styles.grid_size_rows != rows:
+            styles.grid_size_rows = rows
+        fits = rows * MIN_PANE_HEIGHT <= max(1, self.size.height)
+        grid_rows = "1fr" if fits else str(MIN_PANE_HEIGHT)
+        if self._grid_rows != grid_rows:
+            self._grid_rows = grid_rows
+            styles.grid_rows = grid_rows

@@ -1,0 +1,1 @@
+"""Tests for the control socket, its protocol and `procdash ctl`."""

@@ -1,0 +1,224 @@
+"""The process-tree sampler against real processes: busy, memory-heavy, forking, exiting and recycled pids."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from procdash.core.stats import NO_USAGE, StatsSampler, Usage, format_bytes
+from tests.helpers import wait_until_sync
+
+BUSY = "while True: pass"
+MIB = 2**20
+NS_LAST_PID = Path("/proc/sys/kernel/ns_last_pid")
+
+
+class Children:
+    """Starts test children in their own sessions and kills every group at the end."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def python(self, code: str) -> subprocess.Popen[bytes]:
+        """A Python child running ``code``."""
+        return self.spawn([sys.executable, "-c", code])
+
+    def spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """A child in its own session, so its whole tree can be killed with one signal."""
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL a child's whole group and reap it."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+    def close(self) -> None:
+        """Kill whatever is left."""
+        for proc in self.procs:
+            if proc.returncode is None:
+                self.kill(proc)
+
+
+@pytest.fixture
+def children() -> Iterator[Children]:
+    """Test children that never outlive the test."""
+    kids = Children()
+    try:
+        yield kids
+    finally:
+        kids.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used, 0.0 once it is gone."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def usage(sampler: StatsSampler, roots: dict[str, int], name: str, **kwargs: str) -> Usage:
+    """Sample and return one instance's usage (zeros when it is missing)."""
+    return sampler.sample(roots, **kwargs).instances.get(name, NO_USAGE)  # type: ignore[arg-type]
+
+
+def test_busy_child_reads_above_half_a_core_within_three_seconds(children: Children) -> None:
+    busy = children.python(BUSY)
+    sampler = StatsSampler()
+    readings: list[float] = []
+
+    def above_half() -> bool:
+        readings.append(usage(sampler, {"burn.1": busy.pid}, "burn.1").cpu_percent)
+        return readings[-1] > 50.0
+
+    wait_until_sync(above_half, timeout=3.0, interval=0.25)
+    assert sampler.history("burn.1") == readings
+
+
+def test_first_reading_of_a_busy_process_is_not_a_fake_zero(children: Children) -> None:
+    busy = children.python(BUSY)
+    wait_until_sync(lambda: cpu_seconds(busy.pid) >= 0.2, timeout=10)
+    snapshot = StatsSampler().sample({"burn.1": busy.pid})
+    assert snapshot.instances["burn.1"].cpu_percent > 10.0
+
+
+def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(children: Children) -> None:
+    # Multiplying bytes writes every page, so all of it is resident.
+    hog = children.python("import time\nheld = b'x' * (100 * 2**20)\ntime.sleep(60)")
+    idle = children.spawn(["sleep", "60"])
+    sampler = StatsSampler()
+    roots = {"hog.1": hog.pid, "idle.1": idle.pid}
+    wait_until_sync(lambda: usage(sampler, roots, "hog.1").rss >= 100 * MIB, timeout=10)
+    snapshot = sampler.sample(roots, uss_for="hog.1")
+    hog_usage = snapshot.instances["hog.1"]
+    assert hog_usage.rss >= 100 * MIB
+    assert hog_usage.uss is not None and hog_usage.uss >= 100 * MIB
+    assert snapshot.instances["idle.1"].uss is None
+    assert snapshot.types["hog"].rss == hog_usage.rss
+    assert snapshot.total.rss == hog_usage.rss + snapshot.instances["idle.1"].rss
+    assert format_bytes(hog_usage.rss).endswith("MB")
+
+
+def test_busy_grandchild_is_counted_through_the_tree(children: Children) -> None:
+    # sh -> python (sleeps) -> forked python (busy): only the grandchild uses CPU.
+    forker = f"import os, time\nif os.fork() == 0:\n    {BUSY}\ntime.sleep(60)"
+    root = children.spawn(["sh", "-c", f'{sys.executable} -c "$0"; true', forker])
+    sampler = StatsSampler()
+    roots = {"tree.1": root.pid}
+    wait_until_sync(lambda: usage(sampler, roots, "tree.1").processes == 3, timeout=10)
+    readings: list[Usage] = []
+
+    def busy_tree() -> bool:
+        readings.append(usage(sampler, roots, "tree.1"))
+        return readings[-1].cpu_percent > 50.0
+
+    wait_until_sync(busy_tree, timeout=5.0, interval=0.25)
+    assert readings[-1].processes == 3
+    assert cpu_seconds(root.pid) < 0.5  # the CPU really is the grandchild's
+
+
+def test_instance_that_exits_disappears_without_error(children: Children) -> None:
+    short = children.spawn(["sleep", "60"])
+    stays = children.spawn(["sleep", "60"])
+    sampler = StatsSampler(history=3)
+    roots = {"job.1": short.pid, "job.2": stays.pid, "never.1": 2**22 + 1}
+    first = sampler.sample(roots)
+    assert set(first.instances) == {"job.1", "job.2"}
+    assert first.types["job"].processes == 2
+    os.kill(short.pid, signal.SIGKILL)
+    wait_until_sync(lambda: psutil.Process(short.pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
+    as_zombie = sampler.sample(roots)  # exited but not yet reaped: gone all the same
+    short.wait(timeout=10)
+    reaped = sampler.sample(roots)
+    for snapshot in (as_zombie, reaped):
+        assert set(snapshot.instances) == {"job.2"}
+        assert snapshot.types["job"].processes == 1
+        assert snapshot.total == snapshot.instances["job.2"]
+    sampler.sample(roots)
+    assert len(sampler.history("job.1")) == 3  # capped, and 0.0 while its root is gone
+    assert sampler.history("job.1")[-2:] == [0.0, 0.0]
+    assert sampler.history("unknown.1") == []
+
+
+def test_type_totals_sum_instances_in_order(children: Children) -> None:
+    procs = [children.spawn(["sleep", "60"]) for _ in range(3)]
+    roots = {"web.1": procs[0].pid, "web.2": procs[1].pid, "worker.1": procs[2].pid}
+    sampler = StatsSampler()
+    snapshot = sampler.sample(roots)
+    assert list(snapshot.types) == ["web", "worker"]
+    web = snapshot.types["web"]
+    assert web.rss == snapshot.instances["web.1"].rss + snapshot.instances["web.2"].rss
+    assert web.processes == 2 and web.uss is None
+    assert snapshot.total.processes == 3
+    assert len(sampler.type_history("web")) == 1
+
+
+def test_root_with_a_different_create_time_is_a_new_process(children: Children) -> None:
+    busy = children.python(BUSY)
+    wait_until_sync(lambda: cpu_seconds(busy.pid) >= 0.1, timeout=10)
+    sampler = StatsSampler()
+    sampler.sample({"burn.1": busy.pid})
+    # Pretend the pid used to belong to another process that had used far more CPU: trusting the
+    # old reading would make the delta negative and the reading 0.0.
+    remembered = sampler._seen[busy.pid]
+    remembered.create_time -= 1000.0
+    remembered.cpu += 1e6
+    reading = usage(sampler, {"burn.1": busy.pid}, "burn.1")
+    assert reading.cpu_percent > 5.0
+    assert sampler._seen[busy.pid].create_time == psutil.Process(busy.pid).create_time()
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.access(NS_LAST_PID, os.W_OK),
+    reason="needs a writable ns_last_pid to make the kernel recycle a pid",
+)
+def test_really_recycled_pid_is_not_confused_with_the_old_process(children: Children) -> None:
+    # The first owner uses 0.6 s of CPU and then idles; the second owner of the same pid is busy but
+    # has used less than that when sampled, so mixing the two up would read 0.0.
+    first = children.python("import time\nwhile time.process_time() < 0.6: pass\ntime.sleep(60)")
+    wait_until_sync(lambda: cpu_seconds(first.pid) >= 0.55, timeout=15)
+    sampler = StatsSampler()
+    pid = first.pid
+    sampler.sample({"web.1": pid})
+    first_cpu = cpu_seconds(pid)
+    children.kill(first)
+    second = None
+    for _ in range(20):
+        NS_LAST_PID.write_text(str(pid - 1))
+        candidate = children.python(BUSY)
+        if candidate.pid == pid:
+            second = candidate
+            break
+        children.kill(candidate)  # another process took the pid first; try again
+    if second is None:
+        pytest.skip("could not get the kernel to hand out the same pid again")
+    wait_until_sync(lambda: cpu_seconds(pid) >= 0.05, timeout=10)
+    reading = usage(sampler, {"web.1": pid}, "web.1")
+    assert cpu_seconds(pid) < first_cpu, "machine too slow to sample before the second owner caught up"
+    assert reading.cpu_percent > 5.0
+    assert reading.processes == 1
+
+
+def test_history_length_is_validated() -> None:
+    with pytest.raises(ValueError):
+        StatsSampler(history=0)
+
+
+def test_format_bytes_picks_a_readable_unit() -> None:
+    assert format_bytes(512) == "512B"
+    assert format_bytes(41_234_567) == "41.2MB"
+    assert format_bytes(1_300_000_000) == "1.30GB"
+    assert format_bytes(2_000) == "2kB"

@@ -1,0 +1,56 @@
+"""Fixtures for dashboard tests: a real supervisor over a Procfile written for the test."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from procdash.core.project import load_project
+from procdash.core.supervisor import Supervisor, SupervisorOptions
+from procdash.ui.app import ProcdashApp
+from tests.helpers import write
+
+MakeApp = Callable[..., ProcdashApp]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests on a fresh event loop (no asyncio plugin is installed)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> MakeApp:
+    """Build a dashboard over a real supervisor: ``make_app("web: sleep 30\\n", formation="web=1")``."""
+
+    def build(
+        procfile: str,
+        *,
+        formation: str | None = None,
+        port: str | None = None,
+        stats_interval: float = 0.0,
+        timeout: float = 1.0,
+        **options: object,
+    ) -> ProcdashApp:
+        write(tmp_path / "Procfile", procfile)
+        project = load_project(procfile=str(tmp_path / "Procfile"), root=None, env=None, formation=formation, port=port)
+        supervisor = Supervisor(
+            project.types,
+            project.counts,
+            root=project.root,
+            dotenv=project.dotenv,
+            base_port=project.base_port,
+            options=SupervisorOptions(timeout=timeout, **options),  # type: ignore[arg-type]
+        )
+        return ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=stats_interval))
+
+    return build

@@ -1,0 +1,66 @@
+"""Snapshot tests of the dashboard over fixed fake data (no processes), at fixed terminal sizes.
+
+Regenerate after an intended UI change with ``pytest tests/ui/test_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from procdash.ui.app import ProcdashApp
+from tests.ui.fakes import FakeSupervisor, fake_metrics, fake_project
+
+SnapCompare = Callable[..., bool]
+
+
+def fake_app() -> ProcdashApp:
+    """The dashboard over the made-up formation, without sampling."""
+    return ProcdashApp(FakeSupervisor(), fake_project(), argparse.Namespace(stats_interval=0))
+
+
+def select(key: str | None = None) -> Callable[[Pilot[Any]], Any]:
+    """A run_before that shows the fixed metrics and optionally selects a row."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, ProcdashApp)
+        await pilot.pause()
+        app.metrics = fake_metrics()
+        app.feed.table_dirty = True
+        app.flush()
+        if key is not None:
+            assert app.table.select_key(key)
+        await pilot.pause()
+        app.flush()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_main_view(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(), terminal_size=(120, 40), run_before=select())
+
+
+def test_main_view_small_terminal(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(), terminal_size=(80, 24), run_before=select())
+
+
+def test_crashed_backoff_and_fatal_states(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(), terminal_size=(120, 40), run_before=select("t:flaky"))
+
+
+def test_merged_view(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(), press=["a"], terminal_size=(120, 40), run_before=select())
+
+
+def test_focus_view_with_search_hit(snap_compare: SnapCompare) -> None:
+    keys = ["enter", "slash", *"items", "enter"]
+    assert snap_compare(fake_app(), press=keys, terminal_size=(120, 40), run_before=select("i:web.1"))
+
+
+def test_help_screen(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(), press=["question_mark"], terminal_size=(120, 40), run_before=select())
