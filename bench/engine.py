@@ -263,6 +263,17 @@ def idle(duration: float, honcho: list[str] | None, tmp: Path, source: Path) -> 
     return rows
 
 
+def warm_up(sources: Sequence[Path], honcho: list[str] | None, tmp: Path) -> None:
+    """Run every runner once untimed, so bytecode is compiled and cached before anything is measured."""
+    procfile = procfile_for({"warm": "true"}, tmp / "Procfile.warm")
+    for source in sources:
+        run_to_file(
+            [*procdash_command(), "start", "-f", str(procfile)], tmp / "warm.txt", tmp, must_succeed=True, source=source
+        )
+    if honcho is not None:
+        run_to_file([*honcho, "start", "-f", str(procfile)], tmp / "warm.txt", tmp, must_succeed=False)
+
+
 def target_rows() -> list[list[object]]:
     """Every target with the measured figure and whether it is met."""
     rows: list[list[object]] = []
@@ -298,6 +309,7 @@ def main() -> int:
         print(f"procdash source: {source}" + (f", against {against}" if against else ""))
     with tempfile.TemporaryDirectory(prefix="procdash-bench-") as name:
         tmp = Path(name)
+        warm_up([source, *([against] if against else [])], honcho, tmp)
         if args.only in (None, "throughput"):
             headers = ["workload  runner", "runs", "median", "lines/s", "vs honcho", "vs cat", "lost", "dup", "bad"]
             print()

@@ -8,9 +8,12 @@ import importlib
 import importlib.util
 import math
 import os
+import select
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from procdash import __version__
@@ -187,7 +190,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     services = start_services(args, project, dashboard=dashboard)
     if dashboard:
         app_module = importlib.import_module("procdash.ui.app")
-        return int(app_module.run_dashboard(supervisor, project, args, services))
+        finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)
+        try:
+            return int(app_module.run_dashboard(supervisor, project, args, services))
+        finally:
+            finished()
     return asyncio.run(
         run_headless(
             supervisor,
@@ -287,6 +294,7 @@ def normalize_argv(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run procdash; bad input is one line on stderr and exit status 2, never a traceback."""
+    _fill_closed_std_streams()
     args_list = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(args_list)
@@ -299,6 +307,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         _quiet_closed_stdout()
+
+
+def _backstop_terminal_loss(supervisor: Supervisor, *, grace: float) -> Callable[[], None]:
+    """Dashboard only: if the terminal hangs up and the UI has not finished ``grace`` s later, kill and exit.
+
+    Textual's output thread dies on the EIO a closed terminal gives, and the UI thread then blocks for
+    good on its full queue, so the formation would outlive the terminal. Killing every group and exiting
+    hands whatever is left to the pty hangup and the guardian, as when procdash itself is killed.
+    Returns the function to call once the dashboard has returned normally.
+    """
+    done = threading.Event()
+
+    def watch() -> None:
+        poller = select.poll()
+        for fd in (0, 1):
+            poller.register(fd, 0)  # no events asked for: only hangup and error conditions wake us
+        while not any(event & (select.POLLHUP | select.POLLERR) for _, event in poller.poll()):
+            pass
+        if not done.wait(grace):
+            supervisor.kill_all()
+            os._exit(128 + signal.SIGHUP)
+
+    threading.Thread(target=watch, name="procdash-hangup", daemon=True).start()
+    return done.set
+
+
+def _fill_closed_std_streams() -> None:
+    """Put /dev/null on a stdin, stdout or stderr procdash was started without (``<&-``), as daemons do.
+
+    Python leaves such a stream as None, and the fd number would otherwise go to the first pty opened.
+    """
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
 
 
 def _quiet_closed_stdout() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -22,6 +25,12 @@ def _become_subreaper() -> None:
 
 
 _become_subreaper()
+
+# Every procdash a test starts serves `procdash ctl` on a socket under XDG_RUNTIME_DIR: keep those in a
+# private directory of this test run, never in the user's real runtime directory.
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="pdt-")
+os.chmod(os.environ["XDG_RUNTIME_DIR"], 0o700)
+atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], True)
 
 
 def _live_descendants() -> list[psutil.Process]:

@@ -1,12 +1,19 @@
-"""CPU and memory per process tree: one pass over the process table per tick, summed per instance, type and total."""
+"""CPU and memory per process tree: one pass over the process table per tick, summed per instance, type and total.
+
+On Linux the pass reads ``/proc/PID/stat`` directly: that one read holds the parent pid, state, CPU times,
+start time and RSS of a process, consistently. psutil's ``process_iter`` gets the same facts at about five
+times the cost (it re-reads the file to guard against pid reuse), which on a laptop with a few hundred
+processes alone would exceed the tick budget. Elsewhere, psutil is used.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import psutil
@@ -16,7 +23,8 @@ from procdash.core.instance import Instance
 DEFAULT_HISTORY = 60
 # /proc counts CPU time in 10 ms ticks; a shorter window would turn one tick into a wild percentage.
 MIN_WINDOW = 0.01
-SCAN_ATTRS = ["ppid", "status", "cpu_times"]
+PROC = "/proc"
+HAS_PROCFS = sys.platform.startswith("linux") and hasattr(time, "CLOCK_BOOTTIME") and os.path.exists("/proc/self/stat")
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,30 @@ class Snapshot:
     total: Usage  # the whole formation
 
 
-@dataclass
+@dataclass(slots=True)
+class Reading:
+    """One live process as one scan saw it."""
+
+    ppid: int
+    start: float  # seconds on the scan's clock; with the pid, it tells a recycled pid from the old process
+    cpu: float | None  # user + system seconds so far, None when not readable
+    rss: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The whole process table at one moment: live processes by pid, children by parent, and the clock."""
+
+    procs: dict[int, Reading]
+    children: dict[int, list[int]]
+    clock: float  # "now" on the clock ``Reading.start`` uses, so ``clock - start`` is a process's age
+
+
+@dataclass(slots=True)
 class _Seen:
     """What the previous tick read from one process, to turn its cumulative CPU time into a rate."""
 
-    create_time: float
+    start: float
     cpu: float
     at: float
 
@@ -75,31 +102,89 @@ def format_bytes(size: float) -> str:
     return f"{size:.0f}B"
 
 
-def _age_clock() -> Callable[[float], float]:
-    """A function from a psutil create_time to the process's age in seconds, as exact as the platform allows.
+def scan_procfs() -> Scan:
+    """Read every ``/proc/PID/stat`` once (Linux); start times are seconds since boot, exact to a clock tick."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    page = os.sysconf("SC_PAGE_SIZE")
+    procs: dict[int, Reading] = {}
+    children: dict[int, list[int]] = {}
+    clock = time.clock_gettime(time.CLOCK_BOOTTIME)
+    for entry in os.listdir(PROC):
+        if not entry.isdigit():
+            continue
+        try:
+            fd = os.open(f"{PROC}/{entry}/stat", os.O_RDONLY)
+        except OSError:  # gone since the listing, or hidden from us
+            continue
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        # The command name is in parentheses and may itself contain ") ", so split after the last one.
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) < 22 or fields[0] in (b"Z", b"X"):
+            continue
+        pid = int(entry)
+        ppid = int(fields[1])
+        procs[pid] = Reading(
+            ppid=ppid,
+            start=int(fields[19]) / ticks,
+            cpu=(int(fields[11]) + int(fields[12])) / ticks,
+            rss=int(fields[21]) * page,
+        )
+        children.setdefault(ppid, []).append(pid)
+    return Scan(procs, children, clock)
 
-    psutil's epoch create_time adds /proc/stat's whole-second boot time, which would put a young process's
-    age off by up to a second; on Linux the boot-relative start is recovered and compared with CLOCK_BOOTTIME.
+
+def scan_psutil() -> Scan:
+    """Read every process through psutil (any platform); start times are epoch create times.
+
+    Each pid gets a fresh Process rather than process_iter's cached one, whose create_time would be the
+    old process's after a pid is recycled.
     """
-    if sys.platform.startswith("linux") and hasattr(time, "CLOCK_BOOTTIME"):
-        boot = psutil.boot_time()
-        uptime = time.clock_gettime(time.CLOCK_BOOTTIME)
-        return lambda create_time: uptime - (create_time - boot)
-    now = time.time()
-    return lambda create_time: now - create_time
+    procs: dict[int, Reading] = {}
+    children: dict[int, list[int]] = {}
+    clock = time.time()
+    for pid in psutil.pids():
+        try:
+            proc = psutil.Process(pid)
+            with proc.oneshot():
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                ppid = proc.ppid()
+                start = proc.create_time()
+                try:
+                    times = proc.cpu_times()
+                    cpu: float | None = float(times.user + times.system)
+                except psutil.AccessDenied:
+                    cpu = None
+                try:
+                    rss = int(proc.memory_info().rss)
+                except psutil.AccessDenied:
+                    rss = 0
+        except psutil.Error:  # gone, a zombie, or not even its parent may be read
+            continue
+        procs[pid] = Reading(ppid=ppid, start=start, cpu=cpu, rss=rss)
+        children.setdefault(ppid, []).append(pid)
+    return Scan(procs, children, clock)
 
 
 class StatsSampler:
     """Samples CPU and memory of each instance's whole process tree; keeps a short CPU history for sparklines.
 
     ``sample`` runs in one worker thread at a time; ``history`` and ``type_history`` may be read from
-    any thread.
+    any thread. CPU is computed from the change in each process's CPU time since the previous tick; a
+    process seen for the first time counts everything it used since it started (so the first reading
+    of a busy process is not a fake 0.0, and a child born since the previous tick counts in full).
     """
 
-    def __init__(self, history: int = DEFAULT_HISTORY) -> None:
+    def __init__(self, history: int = DEFAULT_HISTORY, *, use_procfs: bool | None = None) -> None:
         if history < 1:
             raise ValueError("history must be at least 1")
         self.history_length = history
+        self.use_procfs = HAS_PROCFS if use_procfs is None else use_procfs
         self._seen: dict[int, _Seen] = {}
         self._last_at: float | None = None
         self._max_rate = 100.0 * (psutil.cpu_count() or 1)
@@ -113,31 +198,24 @@ class StatsSampler:
         Instances whose root is gone (or a zombie) are left out. Nothing here raises for processes that
         vanish, turn into zombies or deny access while being read.
         """
-        table, children = _scan()
+        scan = scan_procfs() if self.use_procfs else scan_psutil()
         now = time.monotonic()
         window = None if self._last_at is None else now - self._last_at
-        age_of = _age_clock()
         seen: dict[int, _Seen] = {}
         claimed: set[int] = set()
         instances: dict[str, Usage] = {}
         for name, root in roots.items():
-            tree = _tree(root, table, children, claimed)
-            if tree is None:
+            tree = _tree(root, scan, claimed)
+            if not tree:
                 continue
             cpu = 0.0
             rss = 0
-            count = 0
-            for proc in tree:
-                reading = self._read(proc, now, window, age_of, seen)
-                if reading is None:
-                    continue
-                cpu += reading[0]
-                rss += reading[1]
-                count += 1
-            if count == 0:
-                continue
+            for pid in tree:
+                reading = scan.procs[pid]
+                cpu += self._rate(pid, reading, scan.clock, now, window, seen)
+                rss += reading.rss
             uss = _uss(tree) if name == uss_for else None
-            instances[name] = Usage(cpu, rss, count, uss)
+            instances[name] = Usage(cpu, rss, len(tree), uss)
         # Forgetting processes not seen this tick keeps the cache as small as the formation.
         self._seen = seen
         self._last_at = now
@@ -160,47 +238,24 @@ class StatsSampler:
         with self._lock:
             return list(self._type_history.get(type_name, ()))
 
-    def _read(
-        self,
-        proc: psutil.Process,
-        now: float,
-        window: float | None,
-        age_of: Callable[[float], float],
-        seen: dict[int, _Seen],
-    ) -> tuple[float, int] | None:
-        """CPU percent and RSS of one process, or None when it vanished meanwhile."""
-        times = proc.info.get("cpu_times")
-        try:
-            # process_iter reuses its Process objects by pid; a recycled pid would carry the old
-            # create_time, so the identity is checked against the process that holds the pid now.
-            if not proc.is_running():
-                proc = psutil.Process(proc.pid)
-            create_time = proc.create_time()
-        except psutil.NoSuchProcess:
-            return None
-        except psutil.AccessDenied:
-            return 0.0, 0
-        try:
-            rss = int(proc.memory_info().rss)
-        except psutil.NoSuchProcess:
-            return None
-        except psutil.AccessDenied:
-            rss = 0
-        if times is None:
-            return 0.0, rss
-        cpu = float(times.user + times.system)
-        seen[proc.pid] = _Seen(create_time, cpu, now)
-        before = self._seen.get(proc.pid)
-        if before is not None and before.create_time == create_time:
-            used = max(0.0, cpu - before.cpu)
+    def _rate(
+        self, pid: int, reading: Reading, clock: float, now: float, window: float | None, seen: dict[int, _Seen]
+    ) -> float:
+        """CPU percent of one process over this tick's window."""
+        if reading.cpu is None:
+            return 0.0
+        seen[pid] = _Seen(reading.start, reading.cpu, now)
+        before = self._seen.get(pid)
+        if before is not None and before.start == reading.start:
+            used = max(0.0, reading.cpu - before.cpu)
             elapsed = now - before.at
         else:
             # First sight: everything it used since it started. Born since the last tick, that all
             # falls in this tick's window; otherwise (the sampler's first tick) it is its average so far.
-            age = age_of(create_time)
-            used = cpu
+            age = clock - reading.start
+            used = reading.cpu
             elapsed = age if window is None else max(age, window)
-        return min(self._max_rate, 100.0 * used / max(elapsed, MIN_WINDOW)), rss
+        return min(self._max_rate, 100.0 * used / max(elapsed, MIN_WINDOW))
 
     def _record(self, roots: Mapping[str, int], instances: dict[str, Usage], types: dict[str, Usage]) -> None:
         """Append this tick to the histories of every instance and type named in ``roots``."""
@@ -215,45 +270,30 @@ class StatsSampler:
                 history.append(usage.cpu_percent if usage else 0.0)
 
 
-def _scan() -> tuple[dict[int, psutil.Process], dict[int, list[int]]]:
-    """One pass over the process table: live processes by pid, and each pid's children."""
-    table: dict[int, psutil.Process] = {}
-    children: dict[int, list[int]] = {}
-    for proc in psutil.process_iter(SCAN_ATTRS):
-        info = proc.info
-        ppid = info.get("ppid")
-        if ppid is None or info.get("status") == psutil.STATUS_ZOMBIE:
-            continue
-        table[proc.pid] = proc
-        children.setdefault(ppid, []).append(proc.pid)
-    return table, children
-
-
-def _tree(
-    root: int, table: Mapping[int, psutil.Process], children: Mapping[int, list[int]], claimed: set[int]
-) -> list[psutil.Process] | None:
-    """The root and every live descendant not already counted under another root, or None if the root is gone."""
-    if root not in table or root in claimed:
-        return None
-    procs: list[psutil.Process] = []
+def _tree(root: int, scan: Scan, claimed: set[int]) -> list[int]:
+    """The root and every live descendant not already counted under another root; empty if the root is gone."""
+    if root not in scan.procs or root in claimed:
+        return []
+    pids: list[int] = []
     stack = [root]
     while stack:
         pid = stack.pop()
         if pid in claimed:
             continue
         claimed.add(pid)
-        procs.append(table[pid])
-        stack.extend(child for child in children.get(pid, ()) if child in table)
-    return procs
+        pids.append(pid)
+        stack.extend(child for child in scan.children.get(pid, ()) if child in scan.procs)
+    return pids
 
 
-def _uss(procs: Iterable[psutil.Process]) -> int | None:
+def _uss(pids: Iterable[int]) -> int | None:
     """Memory unique to a tree (what quitting it would free), or None when no process of it may be read."""
     total = 0
     readable = False
-    for proc in procs:
+    for pid in pids:
         try:
-            total += int(proc.memory_full_info().uss)
+            # Read microseconds after the scan: the pid cannot have been recycled in between in practice.
+            total += int(psutil.Process(pid).memory_full_info().uss)
             readable = True
         except psutil.Error:
             continue

@@ -8,12 +8,13 @@ import contextlib
 import signal
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
-from textual.widgets import DataTable, Footer
+from textual.widgets import Footer
 
 from procdash.core.errors import ConfigError
 from procdash.core.instance import LIVE_STATES, State
@@ -42,7 +43,8 @@ FAILED_STATES = (State.CRASHED, State.FATAL)
 class ProcdashApp(PaneActions, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
-    CSS_PATH = "app.tcss"
+    # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "procdash"
     BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
     COMMANDS = App.COMMANDS | {ProcdashCommands}
@@ -194,11 +196,9 @@ class ProcdashApp(PaneActions, App[int]):
         if feed.table_dirty:
             feed.table_dirty = False
             self._refresh_table()
-        visible = self.visible_panes()
-        for pane in visible:
+        for pane in self.visible_panes():
             if pane.key in feed.dirty_logs or (pane is self.merged_pane and feed.merged_dirty):
                 pane.view.refresh_from_buffer()
-            pane.show_title(self._pane_title(pane), self._pane_subtitle(pane))
         feed.dirty_logs.clear()
         feed.merged_dirty = False
         for toast in feed.take_toasts():
@@ -217,6 +217,8 @@ class ProcdashApp(PaneActions, App[int]):
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
         spark = next((c.width for c in columns if c.key == "spark"), 0)
         self.table.sync(columns, tablerows.build_rows(sup, self.metrics, spark))
+        for pane in self.visible_panes():
+            pane.show_title(self._pane_title(pane), pane.flags())
         self._refresh_header()
         self._selection_changed(self.table.selected_key)
         self._sync_pty_size()
@@ -278,7 +280,7 @@ class ProcdashApp(PaneActions, App[int]):
         for pane in panes:
             pane.view.refresh_from_buffer()
             pane.set_class(selected == tablerows.instance_key(pane.key) and len(panes) > 1, "-selected")
-            pane.show_title(self._pane_title(pane), self._pane_subtitle(pane))
+            pane.show_title(self._pane_title(pane), pane.flags())
         focused = self.focused
         if focused is not None and not _shown(focused):
             self.table.focus()
@@ -313,14 +315,12 @@ class ProcdashApp(PaneActions, App[int]):
 
     # ----- selection ---------------------------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#processes")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_process_table_highlighted(self, event: ProcessTable.Highlighted) -> None:
         """The cursor moved: the panes follow the selected type."""
-        self._selection_changed(event.row_key.value)
+        self._selection_changed(event.key)
 
-    @on(DataTable.RowSelected, "#processes")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a row: focus view of that process."""
+    def on_process_table_selected(self, event: ProcessTable.Selected) -> None:
+        """A double click on a row: focus view of that process."""
         self.action_focus_view()
 
     @on(LogPane.Focused)

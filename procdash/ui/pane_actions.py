@@ -51,10 +51,6 @@ class PaneActions(_Base):
                 return pane
         return visible[0] if visible else None
 
-    def _pane_subtitle(self, pane: LogPane) -> str:
-        """The pane's flags (search hits, filter, follow, wrap)."""
-        return pane.flags()
-
     def _pane_by_key(self, key: str) -> LogPane | None:
         """A pane by instance name or "all"."""
         return self.merged_pane if key == self.merged_pane.key else self.panes.get(key)
@@ -80,7 +76,7 @@ class PaneActions(_Base):
         else:
             pane.filter_term = term
             pane.view.set_filter(term)
-        pane.show_subtitle(self._pane_subtitle(pane))
+        pane.refresh_flags()
 
     def on_prompt_bar_closed(self, message: PromptBar.Closed) -> None:
         """Back to the pane that was searched."""
@@ -103,14 +99,14 @@ class PaneActions(_Base):
         pane = self.current_pane()
         if pane is not None:
             pane.view.follow = not pane.view.follow
-            pane.show_subtitle(self._pane_subtitle(pane))
+            pane.refresh_flags()
 
     def action_toggle_wrap(self) -> None:
         """w: wrap long lines in the current pane, or scroll them sideways."""
         pane = self.current_pane()
         if pane is not None:
             pane.view.wrap = not pane.view.wrap
-            pane.show_subtitle(self._pane_subtitle(pane))
+            pane.refresh_flags()
 
     def action_clear_pane(self) -> None:
         """c: hide what the current pane shows so far (the scrollback is kept)."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from procdash.control import protocol as p
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
@@ -81,7 +81,9 @@ def test_near_valid_requests_parse_or_fail_cleanly(message: dict[str, Any]) -> N
 
 @FUZZ
 @given(
-    st.lists(st.tuples(st.from_regex(r"[a-z_-]{1,8}", fullmatch=True), st.integers(0, 999), st.booleans()), min_size=1)
+    st.lists(
+        st.tuples(st.text(alphabet="abcxyz_-", min_size=1, max_size=8), st.integers(0, 999), st.booleans()), min_size=1
+    )
 )
 def test_scale_spec_round_trips_through_a_request(items: list[tuple[str, int, bool]]) -> None:
     specs = [f"{name}={'+' if rel else ''}{n}" for name, n, rel in items]

@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from procdash.core.stats import NO_USAGE, StatsSampler, Usage, format_bytes
+from procdash.core.stats import HAS_PROCFS, NO_USAGE, StatsSampler, Usage, format_bytes
 from tests.helpers import wait_until_sync
 
 BUSY = "while True: pass"
@@ -61,6 +61,21 @@ def children() -> Iterator[Children]:
         kids.close()
 
 
+Sampler = Callable[..., StatsSampler]
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(True, id="procfs", marks=pytest.mark.skipif(not HAS_PROCFS, reason="Linux /proc only")),
+        pytest.param(False, id="psutil"),
+    ]
+)
+def make_sampler(request: pytest.FixtureRequest) -> Sampler:
+    """Builds samplers that read the process table the /proc way or the portable psutil way."""
+    use_procfs = bool(request.param)
+    return lambda **kwargs: StatsSampler(use_procfs=use_procfs, **kwargs)
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used, 0.0 once it is gone."""
     try:
@@ -75,9 +90,9 @@ def usage(sampler: StatsSampler, roots: dict[str, int], name: str, **kwargs: str
     return sampler.sample(roots, **kwargs).instances.get(name, NO_USAGE)  # type: ignore[arg-type]
 
 
-def test_busy_child_reads_above_half_a_core_within_three_seconds(children: Children) -> None:
+def test_busy_child_reads_above_half_a_core_within_three_seconds(children: Children, make_sampler: Sampler) -> None:
     busy = children.python(BUSY)
-    sampler = StatsSampler()
+    sampler = make_sampler()
     readings: list[float] = []
 
     def above_half() -> bool:
@@ -88,18 +103,18 @@ def test_busy_child_reads_above_half_a_core_within_three_seconds(children: Child
     assert sampler.history("burn.1") == readings
 
 
-def test_first_reading_of_a_busy_process_is_not_a_fake_zero(children: Children) -> None:
+def test_first_reading_of_a_busy_process_is_not_a_fake_zero(children: Children, make_sampler: Sampler) -> None:
     busy = children.python(BUSY)
     wait_until_sync(lambda: cpu_seconds(busy.pid) >= 0.2, timeout=10)
-    snapshot = StatsSampler().sample({"burn.1": busy.pid})
+    snapshot = make_sampler().sample({"burn.1": busy.pid})
     assert snapshot.instances["burn.1"].cpu_percent > 10.0
 
 
-def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(children: Children) -> None:
+def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(children: Children, make_sampler: Sampler) -> None:
     # Multiplying bytes writes every page, so all of it is resident.
     hog = children.python("import time\nheld = b'x' * (100 * 2**20)\ntime.sleep(60)")
     idle = children.spawn(["sleep", "60"])
-    sampler = StatsSampler()
+    sampler = make_sampler()
     roots = {"hog.1": hog.pid, "idle.1": idle.pid}
     wait_until_sync(lambda: usage(sampler, roots, "hog.1").rss >= 100 * MIB, timeout=10)
     snapshot = sampler.sample(roots, uss_for="hog.1")
@@ -112,11 +127,11 @@ def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(children: Ch
     assert format_bytes(hog_usage.rss).endswith("MB")
 
 
-def test_busy_grandchild_is_counted_through_the_tree(children: Children) -> None:
+def test_busy_grandchild_is_counted_through_the_tree(children: Children, make_sampler: Sampler) -> None:
     # sh -> python (sleeps) -> forked python (busy): only the grandchild uses CPU.
     forker = f"import os, time\nif os.fork() == 0:\n    {BUSY}\ntime.sleep(60)"
     root = children.spawn(["sh", "-c", f'{sys.executable} -c "$0"; true', forker])
-    sampler = StatsSampler()
+    sampler = make_sampler()
     roots = {"tree.1": root.pid}
     wait_until_sync(lambda: usage(sampler, roots, "tree.1").processes == 3, timeout=10)
     readings: list[Usage] = []
@@ -130,10 +145,10 @@ def test_busy_grandchild_is_counted_through_the_tree(children: Children) -> None
     assert cpu_seconds(root.pid) < 0.5  # the CPU really is the grandchild's
 
 
-def test_instance_that_exits_disappears_without_error(children: Children) -> None:
+def test_instance_that_exits_disappears_without_error(children: Children, make_sampler: Sampler) -> None:
     short = children.spawn(["sleep", "60"])
     stays = children.spawn(["sleep", "60"])
-    sampler = StatsSampler(history=3)
+    sampler = make_sampler(history=3)
     roots = {"job.1": short.pid, "job.2": stays.pid, "never.1": 2**22 + 1}
     first = sampler.sample(roots)
     assert set(first.instances) == {"job.1", "job.2"}
@@ -153,10 +168,10 @@ def test_instance_that_exits_disappears_without_error(children: Children) -> Non
     assert sampler.history("unknown.1") == []
 
 
-def test_type_totals_sum_instances_in_order(children: Children) -> None:
+def test_type_totals_sum_instances_in_order(children: Children, make_sampler: Sampler) -> None:
     procs = [children.spawn(["sleep", "60"]) for _ in range(3)]
     roots = {"web.1": procs[0].pid, "web.2": procs[1].pid, "worker.1": procs[2].pid}
-    sampler = StatsSampler()
+    sampler = make_sampler()
     snapshot = sampler.sample(roots)
     assert list(snapshot.types) == ["web", "worker"]
     web = snapshot.types["web"]
@@ -166,31 +181,32 @@ def test_type_totals_sum_instances_in_order(children: Children) -> None:
     assert len(sampler.type_history("web")) == 1
 
 
-def test_root_with_a_different_create_time_is_a_new_process(children: Children) -> None:
+def test_root_with_a_different_create_time_is_a_new_process(children: Children, make_sampler: Sampler) -> None:
     busy = children.python(BUSY)
     wait_until_sync(lambda: cpu_seconds(busy.pid) >= 0.1, timeout=10)
-    sampler = StatsSampler()
+    sampler = make_sampler()
     sampler.sample({"burn.1": busy.pid})
     # Pretend the pid used to belong to another process that had used far more CPU: trusting the
     # old reading would make the delta negative and the reading 0.0.
     remembered = sampler._seen[busy.pid]
-    remembered.create_time -= 1000.0
+    start = remembered.start
+    remembered.start -= 1000.0
     remembered.cpu += 1e6
     reading = usage(sampler, {"burn.1": busy.pid}, "burn.1")
     assert reading.cpu_percent > 5.0
-    assert sampler._seen[busy.pid].create_time == psutil.Process(busy.pid).create_time()
+    assert sampler._seen[busy.pid].start == start
 
 
 @pytest.mark.skipif(
     not sys.platform.startswith("linux") or not os.access(NS_LAST_PID, os.W_OK),
     reason="needs a writable ns_last_pid to make the kernel recycle a pid",
 )
-def test_really_recycled_pid_is_not_confused_with_the_old_process(children: Children) -> None:
+def test_really_recycled_pid_is_not_confused_with_the_old_process(children: Children, make_sampler: Sampler) -> None:
     # The first owner uses 0.6 s of CPU and then idles; the second owner of the same pid is busy but
     # has used less than that when sampled, so mixing the two up would read 0.0.
     first = children.python("import time\nwhile time.process_time() < 0.6: pass\ntime.sleep(60)")
     wait_until_sync(lambda: cpu_seconds(first.pid) >= 0.55, timeout=15)
-    sampler = StatsSampler()
+    sampler = make_sampler()
     pid = first.pid
     sampler.sample({"web.1": pid})
     first_cpu = cpu_seconds(pid)

@@ -26,11 +26,16 @@ from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 
 # The child side of a pty spawn: we are already a session leader (start_new_session), so opening our
-# terminal by path makes it the controlling terminal, exactly as a login shell gets one.
+# terminal by path makes it the controlling terminal, exactly as a login shell gets one. A first
+# argument "<&-" closes stdin before procdash starts.
 _CTTY_TRAMPOLINE = (
     "import os, sys\n"
     "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
-    "os.execv(sys.executable, [sys.executable, '-m', 'procdash', *sys.argv[1:]])\n"
+    "args = sys.argv[1:]\n"
+    "if args[:1] == ['<&-']:\n"
+    "    os.close(0)\n"
+    "    args = args[1:]\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'procdash', *args])\n"
 )
 
 

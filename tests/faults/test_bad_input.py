@@ -14,7 +14,7 @@ import pytest
 from procdash.core import events as ev
 from procdash.core.instance import State
 from procdash.core.supervisor import Supervisor
-from tests.faults.support import drive, make_supervisor, procdash_argv, procdash_env, run_procdash
+from tests.faults.support import PtyProcdash, drive, make_supervisor, procdash_argv, procdash_env, run_procdash
 from tests.helpers import wait_until
 
 # Every type would leave a marker file the moment it ran, so "no process started" is checkable.
@@ -231,3 +231,24 @@ def test_procdash_run_passes_exit_codes_and_reports_missing_commands(tmp_path: P
     )
     assert missing.returncode == 127
     assert missing.stderr.decode().count("\n") == 1 and "command not found" in missing.stderr.decode()
+
+
+@pytest.mark.parametrize("closed", ["<&-", ">&-", "2>&-", "<&- >&- 2>&-"])
+def test_closed_standard_streams_are_not_a_crash(tmp_path: Path, closed: str) -> None:
+    (tmp_path / "Procfile").write_text("web: echo hi > out.txt\n")
+    wrapper = ["/bin/sh", "-c", f'exec "$@" {closed}', "sh", *procdash_argv("start")]
+    result = subprocess.run(wrapper, cwd=tmp_path, capture_output=True, timeout=30, env=procdash_env())
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert (tmp_path / "out.txt").read_text() == "hi\n"
+
+
+def test_closed_stdin_on_a_terminal_runs_headless(tmp_path: Path) -> None:
+    (tmp_path / "Procfile").write_text("web: echo hi from web\n")
+    term = PtyProcdash(["<&-", "start"], cwd=tmp_path, env={"NO_COLOR": "1"})
+    try:
+        assert term.wait(30) == 0
+        assert "web.1  | hi from web" in term.text()
+        assert "Traceback" not in term.text()
+    finally:
+        term.close()

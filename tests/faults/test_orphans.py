@@ -234,3 +234,50 @@ def test_own_session_escapes_and_is_documented(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         kill_all(escaped)
+
+
+def test_closed_output_pipe_stops_everything(tmp_path: Path) -> None:
+    """``procdash | head -1``: once nobody reads the output, the formation is stopped, not left behind."""
+    write_procfile(tmp_path, {"plain": FORMATION["plain"], "talker": f"{REC}; while :; do echo hello; sleep 0.1; done"})
+    proc = start_procdash(["start", "-t", TIMEOUT], cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        wait_for(lambda: formation_is_up_for(tmp_path, ("plain", "talker")), 20, "the formation to start")
+        proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(timeout=STOP_BOUND) == 0
+        pids = read_pids(tmp_path / "plain.1.pids") + read_pids(tmp_path / "talker.1.pids")
+        assert survivors_after(pids, GONE_WITHIN) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        kill_all(read_pids(tmp_path / "plain.1.pids") + read_pids(tmp_path / "talker.1.pids"))
+
+
+def formation_is_up_for(root: Path, names: tuple[str, ...]) -> bool:
+    """Each named type has recorded at least one pid."""
+    return all(read_pids(root / f"{name}.1.pids") for name in names)
+
+
+def test_escaped_daemon_holding_the_output_does_not_hang_the_stop(tmp_path: Path) -> None:
+    """A setsid daemon keeps the instance's output open: procdash still finishes its stop in bounded time."""
+    escape = "import os, time\nos.setsid()\nopen('escaped.pids', 'w').write(str(os.getpid()))\ntime.sleep(1000)\n"
+    (tmp_path / "escape.py").write_text(escape)
+    write_procfile(tmp_path, {"escaper": f"{sys.executable} escape.py & {REC}; exec sleep 1000"})
+    escaped: list[int] = []
+    for mode in ("pty", "pipe"):
+        (tmp_path / "escaped.pids").unlink(missing_ok=True)
+        args = ["start", "-t", TIMEOUT, *(["--no-pty"] if mode == "pipe" else [])]
+        proc = start_procdash(args, cwd=tmp_path, stdout=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: read_pids(tmp_path / "escaped.pids"), 20, "the daemon to start")
+            escaped += read_pids(tmp_path / "escaped.pids")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=STOP_BOUND) == 143
+            assert survivors_after(read_pids(tmp_path / "escaper.1.pids"), GONE_WITHIN) == []
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            kill_all(escaped)

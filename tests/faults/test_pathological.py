@@ -18,6 +18,7 @@ from tests.faults.support import (
     PtyProcdash,
     drive,
     make_supervisor,
+    needs_dashboard,
     read_pids,
     run_procdash,
     start_procdash,
@@ -223,5 +224,33 @@ def test_stalled_terminal_means_backpressure_not_buffering(tmp_path: Path) -> No
         term.resume()
         assert term.wait(20) == 130
         assert "SIGINT received" in term.text()
+    finally:
+        term.close()
+
+
+@pytest.mark.slow
+@needs_dashboard
+def test_dashboard_stays_responsive_under_a_flood(tmp_path: Path) -> None:
+    """Two children print as fast as they can; the dashboard still draws, and quits promptly on q."""
+    write_flood(
+        tmp_path,
+        {
+            "flood": flood("numbered", "100000000"),
+            "noise": flood("noise", str(200 * MB)),
+            "sleeper": "echo $$ >> sleeper.pids; exec sleep 1000",
+        },
+    )
+    term = PtyProcdash(["start", "-t", "1", "-m", "flood=2"], cwd=tmp_path, size=(120, 40))
+    try:
+        wait_for(lambda: read_pids(tmp_path / "sleeper.pids"), 30, "the formation to start")
+        drawn = len(term.output())
+        wait_for(lambda: len(term.output()) > drawn + 10_000, 20, "the dashboard to keep drawing")
+        pid = term.pid
+        started = time.monotonic()
+        term.type(b"q")
+        term.wait(20)
+        assert time.monotonic() - started < 10
+        assert survivors_after(read_pids(tmp_path / "sleeper.pids"), 2.0) == []
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     finally:
         term.close()

@@ -65,7 +65,7 @@ async def test_plus_starts_the_next_instance_on_the_next_port(make_app: MakeApp)
         assert env["PORT"] == "6001"
         assert env["PS"] == "web.2"
         assert sup.desired["web"] == 2
-        await wait_until(lambda: "i:web.2" in app.table._keys and cell(app, "i:web.2", "state") == "running")
+        await wait_until(lambda: "i:web.2" in app.table.row_keys and cell(app, "i:web.2", "state") == "running")
         assert cell(app, "i:web.2", "port") == "6001"
         assert cell(app, "t:web", "name") == "web 2/2"
         assert app.panes["web.2"].display and app.panes["web.1"].display
@@ -84,12 +84,12 @@ async def test_minus_stops_the_newest_and_zero_keeps_the_row(make_app: MakeApp) 
         await wait_until(lambda: sup.find("web.2") is None)
         assert gone(newest)
         assert pid_of(sup, "web.1") == first
-        await wait_until(lambda: "i:web.2" not in app.table._keys)
+        await wait_until(lambda: "i:web.2" not in app.table.row_keys)
         await pilot.press("minus", "minus")
         await wait_until(lambda: not sup.instances())
         assert sup.desired["web"] == 0
         assert gone(first)
-        await wait_until(lambda: app.table._keys == ["t:web"])
+        await wait_until(lambda: app.table.row_keys == ["t:web"])
         assert cell(app, "t:web", "state") == "scaled to 0"
         assert app.empty_pane.display
         await pilot.press("s")  # start on an empty type row scales it to one

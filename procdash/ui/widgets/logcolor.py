@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable
 
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-# A line whose last SGR turns something on (not a reset or an attribute-off code) may leave it open.
-_OPEN_AT_END = re.compile(r"\x1b\[(?!(?:0*|39|49|59|2[2-9]|55)m)[0-9;:]*m[^\x1b\n]*(?:\n|\Z)")
 
 _ON = {1: "bold", 2: "dim", 3: "italic", 4: "underline", 5: "blink", 6: "blink", 7: "reverse", 8: "conceal"}
 _ON.update({9: "strike", 21: "underline", 53: "overline"})
@@ -49,53 +46,62 @@ def apply_sgr(state: dict[str, str], params: str) -> None:
             index += size
 
 
-def leaves_open(blob: str) -> bool:
-    """Whether some line of a newline-joined batch may end with a colour still switched on."""
-    return "\x1b" in blob and _OPEN_AT_END.search(blob) is not None
-
-
 class ColorCarry:
-    """SGR state carried from line to line, as a terminal keeps it, and the prefix each line inherits.
+    """Works out, lazily and only for lines about to be drawn, which colours earlier lines left switched on.
 
     A child that turns red on one line and resets three lines later colours all of them on a terminal;
     lines are parsed one by one here, so each line inside such a run gets the open escapes as a prefix.
+    The walk back stops at the nearest line that ends with a full reset, at a remembered line, or after
+    LOOKBACK lines, so ingesting lines costs nothing and drawing a screen costs a few hundred steps at most.
     """
 
+    LOOKBACK = 500
+    MEMO = 8192
+
     def __init__(self) -> None:
-        self._state: dict[str, str] = {}
-        self._prefixes: dict[int, str] = {}  # seq -> escape open when the line starts
-        self._order: deque[int] = deque()  # keys of _prefixes, oldest first
+        self._ends: dict[int, str] = {}  # seq -> escape still open at the end of that line
 
-    def prefix(self, seq: int) -> str:
-        """The escape to put before line ``seq`` ("" almost always)."""
-        return self._prefixes.get(seq, "") if self._prefixes else ""
-
-    def feed(self, start: int, lines: Sequence[str], blob: str) -> None:
-        """Account for lines ``start``, ``start + 1``, ... (``blob`` is them joined with newlines)."""
-        if not self._state and not leaves_open(blob):
-            return
-        state = self._state
-        prefix = _escape(state)
-        for offset, line in enumerate(lines):
-            if prefix:
-                self._prefixes[start + offset] = prefix
-                self._order.append(start + offset)
-            if "\x1b" in line:
+    def prefix(self, lines: Callable[[int, int], list[str]], first: int, seq: int) -> str:
+        """The escape open at the start of line ``seq``; ``lines(a, b)`` gives lines a..b-1, oldest is ``first``."""
+        ends = self._ends
+        if seq - 1 in ends:
+            return ends[seq - 1]
+        floor = max(first, seq - self.LOOKBACK)
+        window = lines(floor, seq)
+        floor = seq - len(window)
+        opening = ""
+        pending: list[str] = []
+        for offset in range(len(window) - 1, -1, -1):
+            known = ends.get(floor + offset)
+            if known is not None:
+                opening = known
+                break
+            line = window[offset]
+            if "\x1b" not in line:
+                continue
+            if _ends_reset(line):
+                break
+            pending.append(line)
+        if pending:
+            state: dict[str, str] = {}
+            for line in [opening, *reversed(pending)]:
                 for match in SGR.finditer(line):
                     apply_sgr(state, match.group(1))
-                prefix = _escape(state)
-
-    def forget_before(self, seq: int) -> None:
-        """Drop prefixes of lines older than ``seq`` (they left the buffer)."""
-        order = self._order
-        while order and order[0] < seq:
-            del self._prefixes[order.popleft()]
+            opening = _escape(state)
+        if len(ends) >= self.MEMO:
+            ends.clear()
+        ends[seq - 1] = opening
+        return opening
 
     def reset(self) -> None:
         """Forget everything (a new source)."""
-        self._state.clear()
-        self._prefixes.clear()
-        self._order.clear()
+        self._ends.clear()
+
+
+def _ends_reset(line: str) -> bool:
+    """Whether the last SGR escape of a line is a full reset (so nothing stays open after it)."""
+    tail = line[line.rfind("\x1b") :]
+    return tail.startswith(("\x1b[0m", "\x1b[m"))
 
 
 def _escape(state: dict[str, str]) -> str:

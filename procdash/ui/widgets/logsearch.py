@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 
@@ -16,15 +17,50 @@ class Hit(NamedTuple):
     end: int
 
 
+_NEVER = re.compile(r"(?!)")
+
+
 def compile_term(term: str) -> re.Pattern[str]:
     """A pattern matching ``term`` literally, ignoring case (offsets stay those of the original text)."""
+    if "\n" in term:
+        return _NEVER  # a shown line never holds a newline
     return re.compile(re.escape(term), re.IGNORECASE)
+
+
+def line_hits(pattern: re.Pattern[str], plains: Sequence[str]) -> Iterator[tuple[int, int, int]]:
+    """(line index, start, end) of every hit, found in one pass over the joined lines."""
+    blob = "\n".join(plains)
+    line = 0
+    last = 0
+    for match in pattern.finditer(blob):
+        at = match.start()
+        line += blob.count("\n", last, at)
+        last = at
+        line_start = blob.rfind("\n", 0, at) + 1
+        yield line, at - line_start, match.end() - line_start
+
+
+def matching_lines(pattern: re.Pattern[str], plains: Sequence[str]) -> list[int]:
+    """Indices of the lines that contain the pattern, skipping the rest of a line after its first hit."""
+    blob = "\n".join(plains)
+    found: list[int] = []
+    search = pattern.search
+    line = 0
+    pos = 0
+    while (match := search(blob, pos)) is not None:
+        at = match.start()
+        line += blob.count("\n", pos, at)
+        found.append(line)
+        pos = blob.find("\n", at) + 1
+        if pos == 0:
+            break
+        line += 1
+    return found
 
 
 def keep_matching(pattern: re.Pattern[str], seqs: Sequence[int], plains: Sequence[str]) -> tuple[list[int], list[str]]:
     """The lines (sequence numbers and plain texts) that contain the pattern."""
-    search = pattern.search
-    kept = [i for i, plain in enumerate(plains) if search(plain) is not None]
+    kept = matching_lines(pattern, plains)
     return [seqs[i] for i in kept], [plains[i] for i in kept]
 
 
@@ -42,12 +78,7 @@ class Matches:
 
     def add(self, seqs: Sequence[int], plains: Sequence[str]) -> None:
         """Record the hits in newly shown lines (which come after every line seen so far)."""
-        search = self.pattern.search
-        finditer = self.pattern.finditer
-        hits = self.hits
-        for seq, plain in zip(seqs, plains):
-            if search(plain) is not None:
-                hits.extend(Hit(seq, m.start(), m.end()) for m in finditer(plain))
+        self.hits.extend(Hit(seqs[line], start, end) for line, start, end in line_hits(self.pattern, plains))
 
     def trim_before(self, seq: int) -> None:
         """Forget hits in lines older than ``seq``, keeping the current hit if it survives."""
@@ -68,7 +99,7 @@ class Matches:
 
     def last_until(self, seq: int) -> int:
         """Index of the last hit in line ``seq`` or earlier (-1 when there is none)."""
-        return bisect_right(self.hits, (seq, float("inf"))) - 1
+        return bisect_right(self.hits, (seq, sys.maxsize)) - 1
 
     def in_line(self, seq: int) -> list[Hit]:
         """The hits in one line, in order."""

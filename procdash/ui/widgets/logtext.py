@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from rich.ansi import AnsiDecoder
@@ -17,8 +18,6 @@ TAB_SIZE = 8
 # CR/LF (only if a caller bypassed the line assembler), line/paragraph separators and bidi controls.
 _UNSAFE = re.compile("[\r\n\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_NAMES = {"\r": "\u240d", "\n": "\u240a"}
-# In an ASCII batch anything here (a control other than LF and ESC, or a tab) needs the careful path.
-_SLOW_ASCII = re.compile(r"[\x00-\x09\x0b-\x1a\x1c-\x1f\x7f]")
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
@@ -39,6 +38,8 @@ def expand_tabs(text: str) -> str:
     """Replace tabs by spaces up to the next multiple of 8 cells, counting wide characters as two."""
     if "\t" not in text:
         return text
+    if text.isascii():
+        return text.expandtabs(TAB_SIZE)
     parts = text.split("\t")
     out: list[str] = []
     column = 0
@@ -59,17 +60,61 @@ def plain_line(raw: str) -> str:
     return expand_tabs(text)
 
 
-def plain_lines(lines: Sequence[str], blob: str) -> list[str]:
-    """``plain_line`` for a batch (``blob`` is it joined with newlines), in C-speed passes when it is ASCII."""
+def plain_lines(lines: Sequence[str]) -> tuple[list[str], bool]:
+    """``plain_line`` for a batch, and whether it is all ASCII; C-speed passes unless a line needs care.
+
+    Only lines that still hold something unprintable after dropping colours and expanding tabs (other
+    escapes, controls, odd separators) go through the careful per-line path.
+    """
     if not lines:
+        return [], True
+    blob = "\n".join(lines)
+    ascii_only = blob.isascii()
+    if "\x1b" in blob:
+        stripped = _strip_sgr_batch(blob)
+        plains = stripped.split("\n")
+        if len(plains) != len(lines):
+            return [plain_line(line) for line in lines], all(map(str.isascii, lines))
+    else:
+        stripped = blob
+        plains = list(lines)
+    if "\t" in stripped:
+        plains = [expand_tabs(p) if "\t" in p else p for p in plains]
+    if not all(map(str.isprintable, plains)):
+        plains = [p if p.isprintable() else plain_line(raw) for p, raw in zip(plains, lines, strict=True)]
+        ascii_only = ascii_only and all(map(str.isascii, plains))
+    return plains, ascii_only
+
+
+def wide_candidates(lines: Sequence[str], limit: int) -> list[int]:
+    """Indices of the lines that might take more than ``limit`` cells; every other line surely fits.
+
+    Raw length bounds the width of an ASCII line without tabs (escapes only shorten it), and twice the
+    length bounds any line without tabs, so most batches are settled without looking at a single line.
+    """
+    lengths = list(map(len, lines))
+    if not lengths:
         return []
-    if blob.isascii() and _SLOW_ASCII.search(blob) is None and blob.count("\n") == len(lines) - 1:
-        if "\x1b" not in blob:
-            return list(lines)
-        stripped = _SGR.sub("", blob)
-        if "\x1b" not in stripped:
-            return stripped.split("\n")
-    return [plain_line(line) for line in lines]
+    blob = "\n".join(lines)
+    if "\t" not in blob:
+        longest = max(lengths)
+        if 2 * longest <= limit:
+            return []
+        if blob.isascii():
+            return [i for i, n in enumerate(lengths) if n > limit] if longest > limit else []
+    return [
+        i
+        for i, (n, line) in enumerate(zip(lengths, lines, strict=True))
+        if n > limit or "\t" in line or (2 * n > limit and not line.isascii())
+    ]
+
+
+def _strip_sgr_batch(blob: str) -> str:
+    """Remove SGR escapes from many lines at once: the few escapes a program repeats go by str.replace."""
+    common = Counter(_SGR.findall(blob, 0, 16_384)).most_common(8)
+    for escape, _count in common:
+        blob = blob.replace(escape, "")
+    return _SGR.sub("", blob) if "\x1b" in blob else blob
 
 
 def cells(plain: str) -> int:
@@ -106,11 +151,11 @@ def row_count(plain: str, width: int) -> int:
     return len(wrap_starts(plain, width))
 
 
-def row_counts(plains: Sequence[str], width: int) -> list[int]:
-    """``row_count`` for a batch, cheap for the common all-ASCII case."""
+def row_counts(plains: Sequence[str], width: int, ascii_only: bool = False) -> list[int]:
+    """``row_count`` for a batch; pass ``ascii_only`` when the caller knows, to skip per-line checks."""
     if width <= 0:
         return [1] * len(plains)
-    if all(p.isascii() for p in plains):
+    if ascii_only:
         return [(len(p) - 1) // width + 1 if p else 1 for p in plains]
     return [row_count(p, width) for p in plains]
 
@@ -121,14 +166,9 @@ def to_text(raw: str, prefix: str = "") -> Text:
     The result's ``plain`` equals ``plain_line(raw)``, so wrap points and search offsets line up with it.
     """
     text = clean(raw)
-    if "\x1b" in text or prefix:
-        result = AnsiDecoder().decode_line(prefix + text)
-    else:
-        result = Text(text)
+    result = AnsiDecoder().decode_line(prefix + text) if "\x1b" in text or prefix else Text(text)
     if "\t" in text:
         result.expand_tabs(TAB_SIZE)
     result.no_wrap = True
     result.end = ""
     return result
-
-

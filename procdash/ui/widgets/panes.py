@@ -43,8 +43,14 @@ class LogPane(Vertical):
         self._subtitle = ""
 
     def on_mount(self) -> None:
-        """Catch up with lines that arrived before the pane existed."""
+        """Catch up with lines that arrived before the pane existed; keep the flags in the subtitle."""
         self.view.refresh_from_buffer()
+        self.watch(self.view, "follow", self.refresh_flags, init=False)
+        self.watch(self.view, "wrap", self.refresh_flags, init=False)
+
+    def refresh_flags(self) -> None:
+        """Show the current search, filter, follow and wrap state in the bottom border."""
+        self.show_subtitle(self.flags())
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Tell the app which pane the person is in."""

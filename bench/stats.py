@@ -1,0 +1,155 @@
+"""Sampler benchmark: procdash's cost per stats tick for 10, 50 and 200 managed processes against a naive sampler.
+
+Run from the repository root with the project's venv:  .venv/bin/python bench/stats.py [--ticks N]
+Each managed process is a real sleeper in its own session, sampled as one instance. Measured in the same run
+on the same processes, ticks interleaved: procdash's sampler reading /proc directly (the Linux default), the
+same sampler through psutil (the portable path), and the baseline a first attempt looks like: per instance,
+``psutil.Process(pid).children(recursive=True)`` (which rescans the whole process table every time) and
+``cpu_percent()``/``memory_info()`` on cached Process objects. Figures are medians over the ticks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _util import median, ratio, seconds, table, timed, verdict
+
+from procdash.core.stats import StatsSampler
+
+SIZES = (10, 50, 200)
+SLEEP_ARG = "86397"  # an unusual duration, so leftover sleepers of this bench can be found and removed
+TARGET_SIZE = 50
+TARGET_TICK = 0.015
+
+
+class NaiveSampler:
+    """The baseline: walk each instance's tree with psutil's children(), keep Process objects for cpu_percent."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, psutil.Process] = {}
+
+    def sample(self, roots: Mapping[str, int]) -> dict[str, tuple[float, int, int]]:
+        """CPU percent, RSS and process count per instance."""
+        result: dict[str, tuple[float, int, int]] = {}
+        for name, pid in roots.items():
+            try:
+                root = self.cache.get(pid) or psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            cpu = 0.0
+            rss = 0
+            for proc in procs:
+                cached = self.cache.setdefault(proc.pid, proc)
+                try:
+                    cpu += cached.cpu_percent()
+                    rss += cached.memory_info().rss
+                except psutil.Error:
+                    continue
+            result[name] = (cpu, rss, len(procs))
+        return result
+
+
+def spawn_sleepers(count: int) -> list[subprocess.Popen[bytes]]:
+    """Start ``count`` sleepers, each in its own session like a procdash instance."""
+    return [
+        subprocess.Popen(["sleep", SLEEP_ARG], start_new_session=True, stdin=subprocess.DEVNULL) for _ in range(count)
+    ]
+
+
+def stop_sleepers(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Kill and reap every sleeper."""
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for proc in procs:
+        proc.wait(timeout=10)
+
+
+def tick_times(sample: Callable[[], object], ticks: int, pause: float) -> list[float]:
+    """Seconds each of ``ticks`` calls takes, after one warm-up call, with a short pause between ticks."""
+    sample()
+    times = []
+    for _ in range(ticks):
+        time.sleep(pause)
+        times.append(timed(sample))
+    return times
+
+
+def measure(count: int, ticks: int, pause: float) -> list[object]:
+    """One table row: the formation size, the process table size and both samplers' median tick."""
+    procs = spawn_sleepers(count)
+    try:
+        roots = {f"sleeper.{i + 1}": proc.pid for i, proc in enumerate(procs)}
+        deadline = time.monotonic() + 10
+        while not all(psutil.pid_exists(pid) for pid in roots.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("sleepers did not start")
+            time.sleep(0.01)
+        sampler = StatsSampler(use_procfs=True)
+        portable = StatsSampler(use_procfs=False)
+        for check in (sampler, portable):
+            seen = len(check.sample(roots).instances)
+            if seen != count:
+                raise RuntimeError(f"sampler saw {seen} of {count} instances")
+        naive = NaiveSampler()
+        # Interleaved, so load from the rest of the machine falls on all of them alike.
+        ours: list[float] = []
+        psutil_path: list[float] = []
+        theirs: list[float] = []
+        for _ in range(ticks):
+            ours.extend(tick_times(lambda: sampler.sample(roots), 1, pause))
+            psutil_path.extend(tick_times(lambda: portable.sample(roots), 1, pause))
+            theirs.extend(tick_times(lambda: naive.sample(roots), 1, pause))
+        with_uss = median(tick_times(lambda: sampler.sample(roots, uss_for="sleeper.1"), max(3, ticks // 3), pause))
+        system = len(psutil.pids())
+    finally:
+        stop_sleepers(procs)
+    procdash_tick = median(ours)
+    naive_tick = median(theirs)
+    target = verdict(procdash_tick < TARGET_TICK) if count == TARGET_SIZE else ""
+    return [
+        count,
+        system,
+        seconds(procdash_tick),
+        seconds(with_uss),
+        seconds(median(psutil_path)),
+        seconds(naive_tick),
+        ratio(procdash_tick, naive_tick),
+        target,
+    ]
+
+
+def main() -> int:
+    """Measure every size and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=21, help="ticks per sampler and size (default 21)")
+    parser.add_argument("--pause", type=float, default=0.02, help="seconds between ticks (default 0.02)")
+    args = parser.parse_args()
+    rows = [measure(count, args.ticks, args.pause) for count in SIZES]
+    print(
+        table(
+            f"Stats sampler cost per tick, median of {args.ticks} (target: under {TARGET_TICK * 1e3:g} ms "
+            f"for {TARGET_SIZE} processes)",
+            ["managed", "processes on system", "procdash", "+ USS", "via psutil", "naive", "procdash/naive", "target"],
+            rows,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

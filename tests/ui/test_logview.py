@@ -1,0 +1,502 @@
+"""The log pane widget in a real (headless) Textual app: follow, scrollback, colours, search, filter, wrap."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from rich.segment import Segment
+from textual import events
+from textual.app import App, ComposeResult
+
+from procdash.core.lines import LineAssembler
+from procdash.core.logbuffer import LogBuffer
+from procdash.ui.widgets.logview import LogView
+
+WIDTH, HEIGHT = 80, 24
+TEXT_WIDTH = WIDTH - 2  # the vertical scrollbar's gutter is always reserved
+
+
+class LogApp(App[None]):
+    """Nothing but one LogView filling the screen."""
+
+    def __init__(self, buffer: LogBuffer | None) -> None:
+        super().__init__()
+        self.buffer = buffer
+
+    def compose(self) -> ComposeResult:
+        """The widget under test."""
+        yield LogView(self.buffer)
+
+
+@asynccontextmanager
+async def shown(buffer: LogBuffer | None) -> AsyncIterator[tuple[LogView, LogApp]]:
+    """Run the app at 80x24 and hand over the mounted, laid-out view."""
+    app = LogApp(buffer)
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+        await pilot.pause()
+        yield app.query_one(LogView), app
+
+
+def numbered(count: int, start: int = 0, prefix: str = "line") -> list[str]:
+    """Distinct lines 'line 0', 'line 1', ..."""
+    return [f"{prefix} {i}" for i in range(start, start + count)]
+
+
+def screen(view: LogView) -> list[str]:
+    """The text of every row on screen, trailing blanks removed."""
+    return [view.render_line(y).text.rstrip() for y in range(view.scrollable_content_region.height)]
+
+
+def segments(view: LogView, y: int) -> list[Segment]:
+    """The non-blank segments of one screen row."""
+    return [seg for seg in view.render_line(y) if seg.text.strip()]
+
+
+async def settle(app: LogApp) -> None:
+    """Let Textual process pending messages and layout."""
+    await app.workers.wait_for_complete()
+    await app.animator.wait_until_complete()
+    for _ in range(3):
+        await app._process_messages_loop_once() if False else None  # noqa: SIM108 - keep the loop explicit
+    await _pause(app)
+
+
+async def _pause(app: LogApp) -> None:
+    """One round trip through the app's message queue."""
+    import asyncio
+
+    await asyncio.sleep(0)
+    await app._animator.wait_until_complete()
+
+
+# ----- follow -----------------------------------------------------------------------------------------
+
+
+async def test_follows_the_tail_by_default_and_shows_new_lines() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(100))
+    async with shown(buffer) as (view, app):
+        assert view.follow is True
+        assert screen(view)[-1] == "line 99"
+        buffer.extend(numbered(5, start=100))
+        view.refresh_from_buffer()
+        assert screen(view)[-1] == "line 104"
+        assert view.new_lines == 0
+
+
+async def test_scrolling_up_stops_following_and_counts_new_lines() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(100))
+    async with shown(buffer) as (view, app):
+        await app.workers.wait_for_complete()
+        view.focus()
+        async with app.run_test() if False else _noop():
+            pass
+        pilot_keys = app.query_one(LogView)
+        assert pilot_keys is view
+        view.action_scroll_up()
+        assert view.follow is False
+        before = screen(view)
+        buffer.extend(numbered(7, start=100))
+        view.refresh_from_buffer()
+        rows = screen(view)
+        assert view.new_lines == 7
+        assert rows[:-1] == before[:-1], "the view stays put while scrolled up"
+        assert "+7 new lines" in rows[-1]
+        view.action_scroll_end()
+        assert view.follow is True
+        assert view.new_lines == 0
+        assert screen(view)[-1] == "line 106"
+
+
+@asynccontextmanager
+async def _noop() -> AsyncIterator[None]:
+    """A do-nothing context (keeps the test above linear)."""
+    yield
+
+
+async def test_keys_scroll_and_reaching_the_bottom_follows_again() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(200))
+    app = LogApp(buffer)
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+        view = app.query_one(LogView)
+        view.focus()
+        await pilot.pause()
+        bottom = view.scroll_y
+        await pilot.press("k", "up")
+        assert view.scroll_y == bottom - 2
+        assert view.follow is False
+        await pilot.press("pageup")
+        assert view.scroll_y == bottom - 2 - (HEIGHT - 1)
+        await pilot.press("home")
+        assert view.scroll_y == 0
+        assert screen(view)[0] == "line 0"
+        await pilot.press("pagedown", "j", "down")
+        assert view.scroll_y == HEIGHT - 1 + 2
+        assert view.follow is False
+        view.scroll_to(y=bottom - 1, animate=False)
+        await pilot.press("down")
+        assert view.follow is True, "reaching the bottom turns following back on"
+        await pilot.press("home")
+        await pilot.press("end")
+        assert view.follow is True
+        assert screen(view)[-1] == "line 199"
+
+
+async def test_mouse_wheel_scrolls_and_stops_following() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(200))
+    app = LogApp(buffer)
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+        view = app.query_one(LogView)
+        await pilot.pause()
+        bottom = view.scroll_y
+        view.post_message(events.MouseScrollUp(view, 5, 5, 0, -1, 0, False, False, False))
+        await pilot.pause()
+        assert view.scroll_y < bottom
+        assert view.follow is False
+
+
+async def test_setting_follow_jumps_to_the_tail() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(200))
+    app = LogApp(buffer)
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+        view = app.query_one(LogView)
+        await pilot.pause()
+        view.follow = False
+        view.scroll_to(y=0, animate=False)
+        buffer.extend(numbered(3, start=200))
+        view.refresh_from_buffer()
+        assert screen(view)[0] == "line 0"
+        view.follow = True
+        await pilot.pause()
+        assert screen(view)[-1] == "line 202"
+
+
+# ----- scrollback ---------------------------------------------------------------------------------------
+
+
+async def test_dropped_lines_are_announced_on_the_first_row() -> None:
+    buffer = LogBuffer(50)
+    buffer.extend(numbered(80))
+    async with shown(buffer) as (view, app):
+        view.action_scroll_home()
+        rows = screen(view)
+        assert rows[0] == "… 30 earlier lines dropped (scrollback)"
+        assert rows[1] == "line 30"
+        dim = segments(view, 0)[0].style
+        assert dim is not None and dim.italic
+
+
+async def test_scroll_position_holds_while_lines_fall_off_the_front() -> None:
+    buffer = LogBuffer(100)
+    buffer.extend(numbered(100))
+    async with shown(buffer) as (view, app):
+        view.scroll_to(y=40, animate=False)
+        assert view.follow is False
+        top = screen(view)[0]
+        buffer.extend(numbered(10, start=100))  # lines 0..9 fall out of the buffer
+        view.refresh_from_buffer()
+        assert screen(view)[0] == top
+        assert view.new_lines == 10
+        buffer.extend(numbered(30, start=110))
+        view.refresh_from_buffer()
+        assert screen(view)[0] == top
+
+
+async def test_top_line_dropped_keeps_the_view_at_the_top() -> None:
+    buffer = LogBuffer(100)
+    buffer.extend(numbered(100))
+    async with shown(buffer) as (view, app):
+        view.action_scroll_home()
+        buffer.extend(numbered(5, start=100))
+        view.refresh_from_buffer()
+        rows = screen(view)
+        assert rows[0] == "… 5 earlier lines dropped (scrollback)"
+        assert rows[1] == "line 5"
+
+
+# ----- colours and text -----------------------------------------------------------------------------------
+
+
+async def test_colours_survive_and_escapes_do_not() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["\x1b[31mred\x1b[0m plain \x1b[1;38;5;208morange\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m"])
+    async with shown(buffer) as (view, app):
+        row = screen(view)[0]
+        assert row == "red plain orange rgb"
+        by_text = {seg.text.strip(): seg.style for seg in segments(view, 0)}
+        assert by_text["red"] is not None and by_text["red"].color is not None
+        assert by_text["red"].color.number == 1
+        assert by_text["plain"] is not None and by_text["plain"].color != by_text["red"].color
+        orange = by_text["orange"]
+        assert orange is not None and orange.bold and orange.color is not None and orange.color.number == 208
+        rgb = by_text["rgb"]
+        assert rgb is not None and rgb.color is not None and rgb.color.triplet is not None
+        assert tuple(rgb.color.triplet) == (1, 2, 3)
+
+
+async def test_colour_left_open_carries_to_following_lines() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["\x1b[32mstart", "middle", "end\x1b[0m", "after"])
+    async with shown(buffer) as (view, app):
+        colours = [segments(view, y)[0].style for y in range(4)]
+        assert [c.color.number if c and c.color and c.color.number is not None else None for c in colours[:3]] == [
+            2,
+            2,
+            2,
+        ]
+        after = colours[3]
+        assert after is not None and (after.color is None or after.color.number != 2)
+
+
+async def test_only_sgr_reaches_the_screen_even_from_an_unsanitized_buffer() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["a\x1b[2Jb\rc\x07d\u202ee\u2028f", "\x1b]0;title\x07g"])
+    async with shown(buffer) as (view, app):
+        for y in range(2):
+            text = "".join(seg.text for seg in view.render_line(y))
+            assert not any(ch in text for ch in "\x1b\r\x07\u202e\u2028")
+        assert screen(view)[0].startswith("abc")
+        assert screen(view)[1] == "g"
+
+
+async def test_tabs_expand_and_wide_characters_keep_the_layout() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["a\tb", "日本\tx", "\x1b[33mab\x1b[0m\tc", "漢" * 60])
+    async with shown(buffer) as (view, app):
+        rows = screen(view)
+        assert rows[0] == "a       b"
+        assert rows[1] == "日本    x"
+        assert rows[2] == "ab      c"
+        for y in range(4):
+            assert view.render_line(y).cell_length == TEXT_WIDTH
+        view.scroll_to(x=1, animate=False)  # the cut falls inside a wide character
+        assert view.render_line(3).cell_length == TEXT_WIDTH
+
+
+async def test_lines_from_the_real_assembler_render_like_a_terminal() -> None:
+    assembler = LineAssembler()
+    buffer = LogBuffer()
+    buffer.extend(assembler.feed(b"progress 10%\rprogress 100%\r\n\x1b[1mbold\x1b[0m\r\n"))
+    async with shown(buffer) as (view, app):
+        assert screen(view)[:2] == ["progress 100%", "bold"]
+
+
+# ----- search -------------------------------------------------------------------------------------------
+
+
+async def test_search_counts_hits_and_n_and_shift_n_move_between_them() -> None:
+    lines = numbered(300)
+    lines[10] = "an Error here and ERROR there"
+    lines[150] = "\x1b[31merr\x1b[0mor in colour"
+    lines[290] = "last error"
+    buffer = LogBuffer()
+    buffer.extend(lines)
+    async with shown(buffer) as (view, app):
+        assert view.set_search("error") == 4
+        assert view.follow is False, "jumping to a hit stops following"
+        assert view.match_index == 0
+        assert "an Error here" in screen(view)
+        assert view.next_match() and view.match_index == 1
+        assert view.next_match() and view.match_index == 2
+        assert "error in colour" in screen(view)
+        assert view.next_match() and view.match_index == 3
+        assert "last error" in screen(view)
+        assert view.next_match() and view.match_index == 0, "n wraps around"
+        assert view.previous_match() and view.match_index == 3, "N wraps around backwards"
+        assert view.previous_match() and view.match_index == 2
+
+
+async def test_search_highlights_every_hit_and_the_current_one_differently() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["foo bar foo", "nothing", "foo"])
+    async with shown(buffer) as (view, app):
+        assert view.set_search("FOO") == 3
+        hit = view.match_style()
+        current = view.match_style(current=True)
+        assert hit.bgcolor is not None and current.bgcolor is not None and hit != current
+        row = list(view.render_line(0))
+        foos = [seg for seg in row if seg.text == "foo"]
+        assert len(foos) == 2
+        assert foos[0].style is not None and foos[0].style.bgcolor == current.bgcolor
+        assert foos[1].style is not None and foos[1].style.bgcolor == hit.bgcolor
+        view.next_match()
+        row = list(view.render_line(0))
+        foos = [seg for seg in row if seg.text == "foo"]
+        assert foos[1].style is not None and foos[1].style.bgcolor == current.bgcolor
+
+
+async def test_search_with_no_hits_and_clearing_it() -> None:
+    buffer = LogBuffer()
+    buffer.extend(numbered(10))
+    async with shown(buffer) as (view, app):
+        assert view.set_search("absent") == 0
+        assert view.next_match() is False
+        assert view.previous_match() is False
+        assert view.set_search("line 3") == 1
+        assert view.set_search(None) == 0
+        assert view.next_match() is False
+
+
+async def test_search_keeps_up_with_new_and_dropped_lines() -> None:
+    buffer = LogBuffer(20)
+    buffer.extend(["hit 0", *numbered(9)])
+    async with shown(buffer) as (view, app):
+        assert view.set_search("hit") == 1
+        buffer.extend(["hit 1", "hit 2"])
+        view.refresh_from_buffer()
+        assert view.match_count == 3
+        buffer.extend(numbered(15))  # "hit 0" falls out
+        view.refresh_from_buffer()
+        assert view.match_count == 2
+
+
+async def test_next_match_from_a_scrolled_position_starts_at_the_screen() -> None:
+    lines = numbered(300)
+    for i in (20, 120, 220):
+        lines[i] = f"needle {i}"
+    buffer = LogBuffer()
+    buffer.extend(lines)
+    async with shown(buffer) as (view, app):
+        view.set_search("needle")
+        view.scroll_to(y=100, animate=False)
+        assert view.next_match()
+        assert view.match_index == 1
+        assert "needle 120" in screen(view)
+
+
+# ----- filter and clear --------------------------------------------------------------------------------
+
+
+async def test_filter_shows_only_matching_lines_as_they_arrive() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["GET /a", "POST /b", "get /c", "\x1b[32mGE\x1b[0mT /d"])
+    async with shown(buffer) as (view, app):
+        view.set_filter("get")
+        assert screen(view)[:4] == ["GET /a", "get /c", "GET /d", ""]
+        assert view.line_count == 3
+        buffer.extend(["PUT /e", "GET /f"])
+        view.refresh_from_buffer()
+        assert screen(view)[:4] == ["GET /a", "get /c", "GET /d", "GET /f"]
+        view.set_filter(None)
+        assert view.line_count == 6
+        assert screen(view)[:6] == ["GET /a", "POST /b", "get /c", "GET /d", "PUT /e", "GET /f"]
+
+
+async def test_filter_and_search_together_count_only_shown_lines() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["error db", "info db", "error net", "info net"])
+    async with shown(buffer) as (view, app):
+        view.set_filter("error")
+        assert view.set_search("db") == 1
+
+
+async def test_clear_view_hides_old_lines_but_not_new_ones() -> None:
+    buffer = LogBuffer()
+    buffer.extend(numbered(50))
+    async with shown(buffer) as (view, app):
+        buffer.extend(["not yet taken in"])
+        view.clear_view()
+        assert view.line_count == 0
+        assert screen(view)[0] == ""
+        assert len(buffer) == 51, "the buffer itself is untouched"
+        buffer.extend(["fresh"])
+        view.refresh_from_buffer()
+        assert screen(view)[0] == "fresh"
+        view.set_buffer(buffer)
+        assert view.line_count == 52, "switching sources resets the clear mark"
+
+
+async def test_set_buffer_switches_source_and_resets_search_and_filter() -> None:
+    first, second = LogBuffer(), LogBuffer()
+    first.extend(numbered(30, prefix="first"))
+    second.extend(numbered(5, prefix="second"))
+    async with shown(first) as (view, app):
+        view.set_filter("first 1")
+        view.set_search("first")
+        view.set_buffer(second)
+        assert view.filter_term is None and view.search_term is None
+        assert screen(view)[:5] == numbered(5, prefix="second")
+        view.set_buffer(None)
+        assert screen(view)[0] == ""
+        assert view.visible_text() == ""
+
+
+# ----- wrap -----------------------------------------------------------------------------------------------
+
+
+async def test_wrap_splits_long_lines_into_rows() -> None:
+    buffer = LogBuffer()
+    long = "".join(chr(ord("a") + i % 26) for i in range(200))
+    buffer.extend(["short", long, "漢" * 50, "end"])
+    async with shown(buffer) as (view, app):
+        assert view.virtual_size.width == 200, "without wrap the longest line sets the scroll range"
+        view.wrap = True
+        rows = screen(view)
+        assert rows[0] == "short"
+        assert rows[1:4] == [long[:TEXT_WIDTH], long[TEXT_WIDTH : 2 * TEXT_WIDTH], long[2 * TEXT_WIDTH :]]
+        assert rows[4] == "漢" * (TEXT_WIDTH // 2)
+        assert rows[5] == "漢" * (50 - TEXT_WIDTH // 2)
+        assert rows[6] == "end"
+        assert view.virtual_size.height == 7
+        buffer.extend(["x" * (TEXT_WIDTH + 1)])
+        view.refresh_from_buffer()
+        assert view.virtual_size.height == 9, "rows of new lines are counted incrementally"
+        view.wrap = False
+        assert view.virtual_size.height == 5
+
+
+async def test_wrap_follows_a_resize() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["y" * 150])
+    app = LogApp(buffer)
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+        view = app.query_one(LogView)
+        view.wrap = True
+        await pilot.pause()
+        assert view.virtual_size.height == 2
+        await pilot.resize_terminal(42, 20)
+        await pilot.pause()
+        assert view.virtual_size.height == 4  # 150 cells at 40 columns
+
+
+async def test_scroll_position_holds_in_wrap_mode_while_lines_drop() -> None:
+    buffer = LogBuffer(100)
+    buffer.extend([f"{i:03d} " + "w" * 100 for i in range(100)])
+    async with shown(buffer) as (view, app):
+        view.wrap = True
+        view.scroll_to(y=81, animate=False)  # the second row of line 40
+        top = screen(view)[0]
+        buffer.extend([f"{i:03d} " + "w" * 100 for i in range(100, 110)])
+        view.refresh_from_buffer()
+        assert screen(view)[0] == top
+
+
+# ----- visible text ---------------------------------------------------------------------------------------
+
+
+async def test_visible_text_is_the_plain_lines_on_screen() -> None:
+    buffer = LogBuffer()
+    buffer.extend([f"\x1b[3{i % 8}mcoloured {i}\x1b[0m\tend" for i in range(100)])
+    async with shown(buffer) as (view, app):
+        text = view.visible_text().split("\n")
+        assert len(text) == HEIGHT
+        assert text[0] == f"coloured {100 - HEIGHT}\tend"
+        assert text[-1] == "coloured 99\tend"
+        assert "\x1b" not in view.visible_text()
+
+
+@pytest.mark.parametrize("capacity", [1, 3])
+async def test_tiny_buffers_stay_consistent(capacity: int) -> None:
+    buffer = LogBuffer(capacity)
+    async with shown(buffer) as (view, app):
+        for batch in range(5):
+            buffer.extend(numbered(4, start=batch * 4))
+            view.refresh_from_buffer()
+            assert view.line_count == capacity
+            assert screen(view)[-1 if False else 1 : capacity + 1] == numbered(capacity, start=batch * 4 + 4 - capacity)
