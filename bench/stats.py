@@ -128,7 +128,7 @@ def measure(count: int, ticks: int, pause: float) -> list[object]:
         seconds(with_uss),
         seconds(median(psutil_path)),
         seconds(naive_tick),
-        ratio(procdash_tick, naive_tick),
+        ratio(naive_tick, procdash_tick),
         target,
     ]
 
@@ -144,7 +144,7 @@ def main() -> int:
         table(
             f"Stats sampler cost per tick, median of {args.ticks} (target: under {TARGET_TICK * 1e3:g} ms "
             f"for {TARGET_SIZE} processes)",
-            ["managed", "processes on system", "procdash", "+ USS", "via psutil", "naive", "procdash/naive", "target"],
+            ["managed", "processes on system", "procdash", "+ USS", "via psutil", "naive", "naive/procdash", "target"],
             rows,
         )
     )

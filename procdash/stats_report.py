@@ -99,7 +99,11 @@ class StatsReporter:
             await asyncio.sleep(max(0.0, started + tick * self.interval - loop.time()))
             # Roots are read on the loop (the supervisor is not thread-safe); /proc is read in a thread.
             roots = live_roots(supervisor.instances())
-            window.append(await asyncio.to_thread(self.sampler.sample, roots))
+            try:
+                window.append(await asyncio.to_thread(self.sampler.sample, roots))
+            except Exception as exc:  # an unreadable process table must not take the formation down
+                self.system(f"stats stopped: {exc}")
+                return
             if loop.time() >= next_print - self.interval / 2:
                 self.report(supervisor, window)
                 window = []

@@ -9,10 +9,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from procdash.core.procfile import ProcessType
-from procdash.core.stats import live_roots
+from procdash.core.stats import Snapshot, StatsSampler, live_roots
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.stats_report import StatsReporter, describe
 from tests.helpers import wait_until, wait_until_sync, write
@@ -60,6 +61,35 @@ def test_reporter_prints_one_line_per_running_type_and_stops_cleanly(tmp_path: P
     idle_procs = [int(m.group(5)) for m in parsed if m and m.group(1) == "idle"]
     assert max(busy_cpu) > 20.0
     assert min(idle_procs) >= 2
+
+
+class BrokenSampler(StatsSampler):
+    """A sampler whose process table cannot be read."""
+
+    def sample(self, roots: Mapping[str, int], *, uss_for: str | None = None) -> Snapshot:
+        """Fail as an unreadable /proc would."""
+        raise PermissionError("/proc is not readable")
+
+
+def test_a_failing_sampler_is_reported_once_and_leaves_the_formation_alone(tmp_path: Path) -> None:
+    sup = supervisor({"idle": "sleep 30"}, {"idle": 1}, tmp_path)
+    lines: list[str] = []
+    reporter = StatsReporter(lines.append, every=0.05, sampler=BrokenSampler())
+
+    async def main() -> None:
+        sup.start()
+        try:
+            await reporter.start(sup)
+            await wait_until(lambda: lines, timeout=10)
+            await asyncio.sleep(0.2)  # several periods: it must not try again
+            await reporter.stop()
+            assert sup.find("idle.1") is not None and "idle.1" in live_roots(sup.instances())
+        finally:
+            await sup.stop_all()
+            sup.close()
+
+    asyncio.run(main())
+    assert lines == ["stats stopped: /proc is not readable"]
 
 
 def test_describe_formats_a_missing_type_as_zero() -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import signal
+import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
@@ -25,7 +28,7 @@ from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
-from procdash.ui.formatting import state_words
+from procdash.ui.formatting import state_text
 from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics, MetricsSampled, collect
 from procdash.ui.pane_actions import PaneActions
@@ -37,6 +40,9 @@ from procdash.ui.widgets.process_table import ProcessTable
 from procdash.ui.widgets.prompt_bar import PromptBar
 
 FLUSH_HZ = 25
+# A pane that redrew less than this long ago waits for a later flush: a flooding child then costs
+# at most 10 full-pane repaints a second, while a quiet pane still shows a new line within one flush.
+PANE_MIN_INTERVAL = 0.1
 FAILED_STATES = (State.CRASHED, State.FATAL)
 
 
@@ -196,11 +202,30 @@ class ProcdashApp(PaneActions, App[int]):
         if feed.table_dirty:
             feed.table_dirty = False
             self._refresh_table()
-        for pane in self.visible_panes():
-            if pane.key in feed.dirty_logs or (pane is self.merged_pane and feed.merged_dirty):
-                pane.view.refresh_from_buffer()
-        feed.dirty_logs.clear()
-        feed.merged_dirty = False
+        now = time.monotonic()
+        visible = self.visible_panes()
+        due = [
+            pane
+            for pane in visible
+            if (feed.merged_dirty if pane is self.merged_pane else pane.key in feed.dirty_logs)
+            and now - pane.refreshed_at >= PANE_MIN_INTERVAL
+        ]
+        # Spread busy panes over flushes (the longest-waiting first), so one frame never repaints all
+        # of them at once: a frame's length is what a key press may have to wait for.
+        budget = max(1, math.ceil(len(visible) / (PANE_MIN_INTERVAL * FLUSH_HZ)))
+        for pane in sorted(due, key=lambda p: p.refreshed_at)[:budget]:
+            merged = pane is self.merged_pane
+            pane.refreshed_at = now
+            pane.view.refresh_from_buffer()
+            if merged:
+                feed.merged_dirty = False
+            else:
+                feed.dirty_logs.discard(pane.key)
+        # Hidden panes catch up when shown (layout_panes refreshes them), so their marks can go.
+        shown = {pane.key for pane in visible}
+        feed.dirty_logs.intersection_update(shown)
+        if self.mode != "all":
+            feed.merged_dirty = False
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
 
@@ -287,15 +312,20 @@ class ProcdashApp(PaneActions, App[int]):
         self._refresh_header()
         self.call_after_refresh(self._sync_pty_size)
 
-    def _pane_title(self, pane: LogPane) -> str:
-        """ "web.1 · running · :5000" (or the merged log's title)."""
+    def _pane_title(self, pane: LogPane) -> str | Text:
+        """"web.1 · running · :5000" with the state in its colour; a failed pane gets a red border."""
         if pane is self.merged_pane:
             return "all processes (merged)"
         inst = self.supervisor.find(pane.key)
         if inst is None:
             return pane.key
-        port = f" · :{inst.port}" if inst.port is not None else ""
-        return f"{inst.name} · {state_words(inst)}{port}"
+        pane.set_class(inst.state in FAILED_STATES, "-failed")
+        title = Text(inst.name, style="bold")
+        title.append(" · ")
+        title.append_text(state_text(inst))
+        if inst.port is not None:
+            title.append(f" · :{inst.port}")
+        return title
 
     def _sync_pty_size(self) -> None:
         """Give the pty of a process shown alone (focus view, or the only pane) the pane's size."""

@@ -9,9 +9,9 @@ from rich.text import Text
 
 from procdash.core.instance import Instance, State
 
-# One colour per type, in Procfile order: the headless printer's palette without red, which the
-# dashboard keeps for crashes.
-UI_PALETTE = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+# One colour per type, in Procfile order: no red (the dashboard keeps it for crashes), and magenta,
+# which Textual's dark themes draw close to red, only after every other colour.
+UI_PALETTE = ("36", "33", "32", "34", "96", "93", "92", "94", "35", "95")
 _SGR_TO_RICH = {
     "32": "green",
     "33": "yellow",

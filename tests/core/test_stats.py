@@ -15,7 +15,10 @@ import pytest
 from procdash.core.stats import HAS_PROCFS, NO_USAGE, StatsSampler, Usage, format_bytes
 from tests.helpers import wait_until_sync
 
-BUSY = "while True: pass"
+# A shared machine's other work must not starve a busy child below the half core a test asserts, so
+# it raises its priority where allowed (as root); elsewhere it runs as it is.
+BOOST = "import os\ntry:\n    os.nice(-10)\nexcept OSError:\n    pass\n"
+BUSY = BOOST + "while True: pass"
 MIB = 2**20
 NS_LAST_PID = Path("/proc/sys/kernel/ns_last_pid")
 
@@ -85,9 +88,9 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
-def usage(sampler: StatsSampler, roots: dict[str, int], name: str, **kwargs: str) -> Usage:
+def usage(sampler: StatsSampler, roots: dict[str, int], name: str) -> Usage:
     """Sample and return one instance's usage (zeros when it is missing)."""
-    return sampler.sample(roots, **kwargs).instances.get(name, NO_USAGE)  # type: ignore[arg-type]
+    return sampler.sample(roots).instances.get(name, NO_USAGE)
 
 
 def test_busy_child_reads_above_half_a_core_within_three_seconds(children: Children, make_sampler: Sampler) -> None:
@@ -110,13 +113,23 @@ def test_first_reading_of_a_busy_process_is_not_a_fake_zero(children: Children, 
     assert snapshot.instances["burn.1"].cpu_percent > 10.0
 
 
-def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(children: Children, make_sampler: Sampler) -> None:
-    # Multiplying bytes writes every page, so all of it is resident.
-    hog = children.python("import time\nheld = b'x' * (100 * 2**20)\ntime.sleep(60)")
+def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(
+    children: Children, make_sampler: Sampler, tmp_path: Path
+) -> None:
+    # Multiplying bytes writes every page, so all of it is resident before the marker file appears.
+    ready = tmp_path / "ready"
+    hog = children.spawn(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nheld = b'x' * (100 * 2**20)\nopen(sys.argv[1], 'w').close()\ntime.sleep(60)",
+            str(ready),
+        ]
+    )
     idle = children.spawn(["sleep", "60"])
     sampler = make_sampler()
     roots = {"hog.1": hog.pid, "idle.1": idle.pid}
-    wait_until_sync(lambda: usage(sampler, roots, "hog.1").rss >= 100 * MIB, timeout=10)
+    wait_until_sync(ready.exists, timeout=10)
     snapshot = sampler.sample(roots, uss_for="hog.1")
     hog_usage = snapshot.instances["hog.1"]
     assert hog_usage.rss >= 100 * MIB
@@ -129,7 +142,7 @@ def test_child_holding_100_mib_reads_at_least_that_much_rss_and_uss(children: Ch
 
 def test_busy_grandchild_is_counted_through_the_tree(children: Children, make_sampler: Sampler) -> None:
     # sh -> python (sleeps) -> forked python (busy): only the grandchild uses CPU.
-    forker = f"import os, time\nif os.fork() == 0:\n    {BUSY}\ntime.sleep(60)"
+    forker = BOOST + "import time\nif os.fork() == 0:\n    while True: pass\ntime.sleep(60)"
     root = children.spawn(["sh", "-c", f'{sys.executable} -c "$0"; true', forker])
     sampler = make_sampler()
     roots = {"tree.1": root.pid}

@@ -75,7 +75,8 @@ def _web_lines(number: int) -> list[str]:
     """Access-log lines of a web instance."""
     paths = ["", "health", "api/items", "static/app.css", "api/items/42", "login", "api/search?q=logs"]
     lines = [f"Serving HTTP on 127.0.0.1 port {5000 + number - 1} (http://127.0.0.1:{5000 + number - 1}/) ..."]
-    lines += [GET.format(m=number, s=i * 3 % 60, path=paths[(i + number) % len(paths)]) for i in range(40)]
+    stamps = [divmod(number * 7 + i * 3, 60) for i in range(40)]
+    lines += [GET.format(m=m, s=s, path=paths[(i + number) % len(paths)]) for i, (m, s) in enumerate(stamps)]
     return lines
 
 

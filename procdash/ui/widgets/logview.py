@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -69,10 +70,10 @@ class LogView(ScrollView, can_focus=True):
         Binding("down,j", "scroll_down", "Down", show=False),
     ]
 
-    follow: reactive[bool] = reactive(True)
+    follow: reactive[bool] = reactive(True, init=False)
     """Keep the newest line in view; scrolling up turns it off, reaching the bottom turns it on."""
 
-    wrap: reactive[bool] = reactive(False)
+    wrap: reactive[bool] = reactive(False, init=False)
     """Soft-wrap long lines instead of scrolling sideways."""
 
     TEXT_CACHE = 2048
@@ -379,8 +380,7 @@ class LogView(ScrollView, can_focus=True):
     def _bar(self, text: str, component: str, width: int) -> Strip:
         """A one-row notice across the view in a component style."""
         style = (self._frame_style or self.rich_style) + self.get_component_rich_style(component, partial=True)
-        label = Text(text, style=style, no_wrap=True, end="")
-        return Strip(label.render(self.app.console)).crop_extend(0, width, style)
+        return Strip([Segment(text, style)]).crop_extend(0, width, style)
 
     def _line_strips(self, seq: int) -> list[Strip] | None:
         """The rows of one line as strips (one unless wrapped), cached by line, width and search state."""

@@ -39,7 +39,8 @@ class LogPane(Vertical):
         self.search_term: str | None = None
         self.filter_term: str | None = None
         self.matches = 0
-        self._title = ""
+        self.refreshed_at = 0.0  # time.monotonic() of the last refresh_from_buffer by the app
+        self._title: str | Text = ""
         self._subtitle = ""
 
     def on_mount(self) -> None:
@@ -65,14 +66,14 @@ class LogPane(Vertical):
         if self.view.buffer is not buffer:
             self.view.set_buffer(buffer)
 
-    def show_title(self, title: str, subtitle: str) -> None:
+    def show_title(self, title: str | Text, subtitle: str) -> None:
         """Update the border texts, touching the widget only when they changed."""
         if title != self._title:
             self._title = title
-            self.border_title = Text(title)  # Text, not str: a search term is not markup
+            self.border_title = title if isinstance(title, Text) else Text(title)
         if subtitle != self._subtitle:
             self._subtitle = subtitle
-            self.border_subtitle = Text(subtitle)
+            self.border_subtitle = Text(subtitle)  # Text, not str: a search term is not markup
 
     def show_subtitle(self, subtitle: str) -> None:
         """Update only the bottom border text."""
