@@ -6,7 +6,8 @@ import codecs
 import re
 
 DEFAULT_MAX_LINE = 16_384
-CUT_MARKER = "…[cut]"
+# ASCII on purpose: a non-ASCII marker would make Python store every cut piece at 2 bytes a character.
+CUT_MARKER = "[cut]"
 
 # Any escape sequence except SGR (colour), which is the only one a child may pass to a terminal.
 _NON_SGR = re.compile(

@@ -32,7 +32,7 @@ class Column:
 COLUMNS = (
     Column("name", "PROCESS", 10, 0),
     Column("pid", "PID", 7, 4, right=True),
-    Column("port", "PORT", 9, 5),
+    Column("port", "PORT", 11, 5),
     Column("state", "STATE", 18, 1),
     Column("uptime", "UP", 6, 6, right=True),
     Column("restarts", "RST", 3, 7, right=True),

@@ -16,7 +16,7 @@ from textual.widgets import Static
 from procdash.ui.keys import HELP
 
 
-KEY_WIDTH = 24
+KEY_WIDTH = 22
 
 
 def help_table() -> Group:
@@ -29,7 +29,7 @@ def help_table() -> Group:
             box=None,
             show_header=False,
             padding=(0, 1),
-            expand=True,
+            expand=False,
         )
         table.add_column(style="bold cyan", no_wrap=True, width=KEY_WIDTH)
         table.add_column(ratio=1)
