@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import selectors
 import shlex
 import signal
@@ -32,13 +33,34 @@ def clean_env(source: Path = REPO) -> dict[str, str]:
     return env
 
 
+def wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait until a process exits (True) or the timeout passes (False), waking the moment it exits.
+
+    Popen.wait(timeout=...) polls with sleeps that grow to 50 ms, which would round every measured
+    duration up to the next step; a pidfd in select() wakes exactly when the process ends.
+    """
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfds here, or already reaped
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        ready, _, _ = select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    if ready:
+        proc.wait()
+    return bool(ready)
+
+
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
     """End a runner that overran: SIGTERM, then SIGKILL, always reaped."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        if not wait_exit(proc, 10):
             proc.kill()
             proc.wait()
 
@@ -48,11 +70,9 @@ def run_to_file(cmd: list[str], out: Path, cwd: Path, *, must_succeed: bool, sou
     with out.open("wb") as sink, (cwd / "stderr.txt").open("wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=sink, stderr=err, cwd=cwd, env=clean_env(source))
-        try:
-            proc.wait(timeout=RUN_LIMIT)
-        except subprocess.TimeoutExpired:
+        if not wait_exit(proc, RUN_LIMIT):
             stop_process(proc)
-            raise RuntimeError(f"{cmd[0]} did not finish within {RUN_LIMIT:g}s") from None
+            raise RuntimeError(f"{cmd[0]} did not finish within {RUN_LIMIT:g}s")
         elapsed = time.perf_counter() - start
     if must_succeed and proc.returncode != 0:
         detail = (cwd / "stderr.txt").read_text(errors="replace")[-500:]
@@ -115,9 +135,7 @@ def terminate(proc: subprocess.Popen[bytes]) -> float:
     """SIGTERM a runner and return the seconds until it exited (SIGKILL after 30 s)."""
     start = time.perf_counter()
     proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
+    if not wait_exit(proc, 30):
         proc.kill()
         proc.wait()
     elapsed = time.perf_counter() - start

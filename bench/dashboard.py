@@ -102,6 +102,26 @@ def check_buffers(instances: list[Any]) -> tuple[int, int]:
     return written, lost
 
 
+class OutputClock:
+    """Subscriber noting when the first and the last output of the run arrived."""
+
+    def __init__(self) -> None:
+        self.first = 0.0
+        self.last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        from procdash.core.events import Output
+
+        if isinstance(event, Output):
+            now = time.perf_counter()
+            self.first = self.first or now
+            self.last = now
+
+    def rate(self, lines: int) -> float:
+        """Lines per second between the first and the last output."""
+        return lines / max(1e-9, self.last - self.first)
+
+
 def load(procfile: Path, formation: str) -> tuple[Any, Any]:
     """Project and supervisor for a scratch Procfile."""
     from procdash.core.project import load_project
@@ -152,6 +172,8 @@ async def stream_dashboard(directory: Path) -> dict[str, Any]:
             handled.append(time.perf_counter())
 
     project, supervisor = load(write_project(directory, spew_procfile()), f"spew={WRITERS}")
+    clock = OutputClock()
+    supervisor.subscribe(clock)
     app = TimedApp(supervisor, project, argparse.Namespace(stats_interval=1.0))
     sent: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
@@ -164,7 +186,6 @@ async def stream_dashboard(directory: Path) -> dict[str, Any]:
             if time.perf_counter() - start > 60:
                 raise RuntimeError("writers did not finish within 60 s")
             await asyncio.sleep(0.05)
-        elapsed = time.perf_counter() - start
         stop.set()
         await keys
         await pilot.pause()
@@ -175,7 +196,7 @@ async def stream_dashboard(directory: Path) -> dict[str, Any]:
         "latency": latencies(sent, handled),
         "keys": len(sent),
         "handled": len(handled),
-        "lines_per_s": lines / elapsed,
+        "lines_per_s": clock.rate(lines),
         "written": written,
         "lost": lost,
         "panes": panes,
@@ -187,14 +208,14 @@ async def stream_headless(directory: Path) -> dict[str, Any]:
     """The headless printer under the same flood (to /dev/null): the ingest baseline."""
     from procdash.headless import run_headless
 
-    project, supervisor = load(write_project(directory, spew_procfile()), f"spew={WRITERS}")
-    start = time.perf_counter()
+    _, supervisor = load(write_project(directory, spew_procfile()), f"spew={WRITERS}")
+    clock = OutputClock()
+    supervisor.subscribe(clock)
     with open(os.devnull, "wb") as sink:
         await run_headless(supervisor, color=False, timestamps=True, prefix=True, exit_on_failure=False, out=sink)
-    elapsed = time.perf_counter() - start
     insts = supervisor.instances()
-    written, lost = check_buffers(insts)
-    return {"lines_per_s": sum(i.log.next_seq for i in insts) / elapsed, "lost": lost, "rss": peak_rss()}
+    _, lost = check_buffers(insts)
+    return {"lines_per_s": clock.rate(sum(i.log.next_seq for i in insts)), "lost": lost, "rss": peak_rss()}
 
 
 async def keys_empty(directory: Path) -> dict[str, Any]:

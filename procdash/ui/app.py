@@ -13,13 +13,13 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
+from textual.timer import Timer
 from textual.widgets import Footer
 
-from procdash.core.errors import ConfigError
+from procdash.core import events as ev
 from procdash.core.instance import LIVE_STATES, State
 from procdash.core.project import Project
 from procdash.core.stats import StatsSampler, live_roots
@@ -28,12 +28,13 @@ from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
-from procdash.ui.formatting import state_text
 from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics, MetricsSampled, collect
 from procdash.ui.pane_actions import PaneActions
+from procdash.ui.process_actions import ProcessActions
 from procdash.ui.screens.help import HelpScreen
 from procdash.ui.screens.quitting import QuitScreen
+from procdash.ui.views import ViewActions
 from procdash.ui.widgets.header import DashHeader, display_path, header_text
 from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
 from procdash.ui.widgets.process_table import ProcessTable
@@ -43,10 +44,9 @@ FLUSH_HZ = 25
 # A pane that redrew less than this long ago waits for a later flush: a flooding child then costs
 # at most 10 full-pane repaints a second, while a quiet pane still shows a new line within one flush.
 PANE_MIN_INTERVAL = 0.1
-FAILED_STATES = (State.CRASHED, State.FATAL)
 
 
-class ProcdashApp(PaneActions, App[int]):
+class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
@@ -89,6 +89,8 @@ class ProcdashApp(PaneActions, App[int]):
         self._services_stopped = False
         self._unsubscribe: list[object] = []
         self._pty_sent: dict[str, tuple[int | None, int, int]] = {}
+        self._flush_timer: Timer | None = None
+        self._flush_paused = False
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class ProcdashApp(PaneActions, App[int]):
 
     async def on_mount(self) -> None:
         """Start the formation on this loop, then the services, then the timers."""
-        self._unsubscribe.append(self.supervisor.subscribe(self.feed))
+        self._unsubscribe.append(self.supervisor.subscribe(self._on_event))
         self.supervisor.start()
         for service in self.services:
             try:
@@ -117,7 +119,7 @@ class ProcdashApp(PaneActions, App[int]):
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 loop.add_signal_handler(signum, self.action_request_quit)
-        self.set_interval(1 / FLUSH_HZ, self.flush)
+        self._flush_timer = self.set_interval(1 / FLUSH_HZ, self.flush)
         self.set_interval(1.0, self._tick)
         if self.sampler is not None and self.stats_interval > 0:
             self.set_interval(self.stats_interval, self._sample)
@@ -228,11 +230,34 @@ class ProcdashApp(PaneActions, App[int]):
             feed.merged_dirty = False
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
+        if not (feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty):
+            # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
+            if self._flush_timer is not None:
+                self._flush_paused = True
+                self._flush_timer.pause()
+
+    def _on_event(self, event: ev.Event) -> None:
+        """A supervisor event: record it (never touching a widget) and make sure a flush will come."""
+        self.feed(event)
+        if self._flush_paused:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Resume the paused flush timer; it fires at once."""
+        self._flush_paused = False
+        if self._flush_timer is not None:
+            self._flush_timer.resume()
+
+    def mark_table_dirty(self) -> None:
+        """Redraw the table and header at the next flush."""
+        self.feed.table_dirty = True
+        if self._flush_paused:
+            self._wake()
 
     def _tick(self) -> None:
         """Once a second: uptimes and backoff countdowns move, and the pty size follows the pane."""
         if any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.supervisor.instances()):
-            self.feed.table_dirty = True
+            self.mark_table_dirty()
         self._sync_pty_size()
 
     def _refresh_table(self) -> None:
@@ -254,94 +279,7 @@ class ProcdashApp(PaneActions, App[int]):
 
     def on_resize(self) -> None:
         """A new terminal size: columns may fit differently."""
-        self.feed.table_dirty = True
-
-    # ----- panes -------------------------------------------------------------------------------------
-
-    def _sync_panes(self) -> None:
-        """One pane per instance slot: mount new ones in order, drop removed ones, follow new buffers."""
-        instances = self.supervisor.instances()
-        names = {inst.name for inst in instances}
-        for name in [n for n in self.panes if n not in names]:
-            self.panes.pop(name).remove()
-        previous: LogPane | None = None
-        for inst in instances:
-            pane = self.panes.get(inst.name)
-            if pane is None:
-                pane = LogPane(inst.name, inst.log)
-                self.panes[inst.name] = pane
-                pane.display = False
-                if previous is None:
-                    self.grid.mount(pane, after=self.empty_pane)
-                else:
-                    self.grid.mount(pane, after=previous)
-            else:
-                pane.set_buffer(inst.log)
-            previous = pane
-        if self.mode == "focus" and self.focus_name not in names:
-            self.mode = "type"
-        self.layout_panes()
-
-    def visible_panes(self) -> list[LogPane]:
-        """The log panes on screen now."""
-        if self.mode == "all":
-            return [self.merged_pane]
-        if self.mode == "focus" and self.focus_name in self.panes:
-            return [self.panes[self.focus_name]]
-        return [self.panes[name] for name in self.names_of_type(self.selected_type) if name in self.panes]
-
-    def layout_panes(self) -> None:
-        """Show the panes of the current view and hide the rest."""
-        panes = self.visible_panes()
-        if panes:
-            self.grid.show_panes(list(panes))
-        else:
-            desired = self.supervisor.desired.get(self.selected_type, 0)
-            why = "is scaled to 0" if desired == 0 else "has no instances yet"
-            self.empty_pane.update(f"{self.selected_type} {why}: press + to start one")
-            self.grid.show_panes([self.empty_pane])
-        self.table.set_class(self.mode == "focus", "-focus-view")
-        selected = self.table.selected_key
-        for pane in panes:
-            pane.view.refresh_from_buffer()
-            pane.set_class(selected == tablerows.instance_key(pane.key) and len(panes) > 1, "-selected")
-            pane.show_title(self._pane_title(pane), pane.flags())
-        focused = self.focused
-        if focused is not None and not _shown(focused):
-            self.table.focus()
-        self._refresh_header()
-        self.call_after_refresh(self._sync_pty_size)
-
-    def _pane_title(self, pane: LogPane) -> str | Text:
-        """"web.1 · running · :5000" with the state in its colour; a failed pane gets a red border."""
-        if pane is self.merged_pane:
-            return "all processes (merged)"
-        inst = self.supervisor.find(pane.key)
-        if inst is None:
-            return pane.key
-        pane.set_class(inst.state in FAILED_STATES, "-failed")
-        title = Text(inst.name, style="bold")
-        title.append(" · ")
-        title.append_text(state_text(inst))
-        if inst.port is not None:
-            title.append(f" · :{inst.port}")
-        return title
-
-    def _sync_pty_size(self) -> None:
-        """Give the pty of a process shown alone (focus view, or the only pane) the pane's size."""
-        if self.mode == "all":
-            return
-        panes = self.visible_panes()
-        if len(panes) != 1:
-            return
-        pane = panes[0]
-        inst = self.supervisor.find(pane.key)
-        width, height = pane.view.size
-        if inst is None or inst.pid is None or width < 10 or height < 2:
-            return
-        if self._pty_sent.get(inst.name) != (inst.pid, width, height):
-            self._pty_sent[inst.name] = (inst.pid, width, height)
-            self.supervisor.resize(inst.name, width, height)
+        self.mark_table_dirty()
 
     # ----- selection ---------------------------------------------------------------------------------
 
@@ -381,97 +319,6 @@ class ProcdashApp(PaneActions, App[int]):
         """The instances the selected row stands for."""
         return tablerows.selected_names(self.supervisor, self.table.selected_key)
 
-    # ----- process actions ---------------------------------------------------------------------------
-
-    def scale_to(self, type_name: str, count: int) -> None:
-        """Set a type's desired count; the supervisor starts or stops instances to match."""
-        try:
-            self.supervisor.scale(type_name, count)
-        except (ConfigError, KeyError) as exc:
-            self.notify(str(exc), title="cannot scale", severity="error")
-
-    def action_scale(self, delta: int) -> None:
-        """+ / -: scale the selected type by one."""
-        type_name = self.selected_type
-        if type_name in self.supervisor.desired:
-            self.scale_to(type_name, self.supervisor.desired[type_name] + delta)
-
-    def restart_names(self, names: Sequence[str]) -> None:
-        """Restart these instances now."""
-        for name in names:
-            with contextlib.suppress(KeyError):
-                self.supervisor.restart(name)
-
-    def stop_names(self, names: Sequence[str]) -> None:
-        """Stop these instances and keep them stopped."""
-        for name in names:
-            with contextlib.suppress(KeyError):
-                self.supervisor.stop(name)
-
-    def start_names(self, names: Sequence[str]) -> None:
-        """Start these instances again if they are not running."""
-        for name in names:
-            with contextlib.suppress(KeyError):
-                self.supervisor.start_instance(name)
-
-    def action_restart(self) -> None:
-        """r: restart the selected instance, or every instance of the selected type."""
-        self.restart_names(self.selected_names())
-
-    def action_restart_failed(self) -> None:
-        """R: restart every crashed or fatal instance."""
-        failed = [inst.name for inst in self.supervisor.instances() if inst.state in FAILED_STATES]
-        if not failed:
-            self.notify("no crashed or fatal process", timeout=2)
-        self.restart_names(failed)
-
-    def action_stop_start(self) -> None:
-        """s: stop what runs of the selection, or start it when nothing of it runs."""
-        key = self.table.selected_key
-        names = self.selected_names()
-        if key is not None and not names and tablerows.parse_key(key)[0] == "type":
-            self.scale_to(tablerows.parse_key(key)[1], 1)
-            return
-        insts = [inst for name in names if (inst := self.supervisor.find(name)) is not None]
-        if any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in insts):
-            self.stop_names(names)
-        else:
-            self.start_names(names)
-
-    # ----- views -------------------------------------------------------------------------------------
-
-    def action_toggle_merged(self) -> None:
-        """a: the merged log of every process, or back to the panes."""
-        self.mode = "type" if self.mode == "all" else "all"
-        self.layout_panes()
-
-    def show_focus(self, name: str) -> None:
-        """One process full width, its pane focused."""
-        if name not in self.panes:
-            return
-        self.mode = "focus"
-        self.focus_name = name
-        self.table.select_key(tablerows.instance_key(name))
-        self.layout_panes()
-        self.panes[name].view.focus()
-
-    def action_focus_view(self) -> None:
-        """enter: focus view of the focused pane's process, or of the selected process."""
-        pane = self.focused_pane()
-        if pane is not None and pane.key in self.panes:
-            self.show_focus(pane.key)
-            return
-        names = self.selected_names()
-        if names:
-            self.show_focus(names[0])
-
-    def action_leave_view(self) -> None:
-        """escape: close the prompt, leave the focus or merged view, or go back to the table."""
-        if self.mode != "type":
-            self.mode = "type"
-            self.layout_panes()
-        self.table.focus()
-
     def action_help(self) -> None:
         """?: the key list."""
         if not isinstance(self.screen, HelpScreen):
@@ -501,21 +348,9 @@ class ProcdashApp(PaneActions, App[int]):
         self._sampling = False
         if message.metrics is not None:
             self.metrics = message.metrics
-            self.feed.table_dirty = True
+            self.mark_table_dirty()
         elif message.error:
             self.log.warning(f"stats sample failed: {message.error}")
-
-
-def _shown(widget: object) -> bool:
-    """Whether a widget and all its ancestors are displayed."""
-    from textual.widget import Widget
-
-    node = widget
-    while isinstance(node, Widget):
-        if not node.display:
-            return False
-        node = node.parent
-    return True
 
 
 def run_dashboard(supervisor: Supervisor, project: Project, args: argparse.Namespace, services: list[Service]) -> int:

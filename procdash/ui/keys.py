@@ -66,7 +66,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         "App",
         [
             ("?", "this help"),
-            ("q  ctrl+c", "quit: stop every process gracefully; press again to kill at once"),
+            ("q  ctrl+c  ctrl+q", "quit: stop every process gracefully; press again to kill at once"),
         ],
     ),
 ]

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from procdash.ui.base import DashboardBase
 from procdash.ui.widgets.panes import LogPane
 from procdash.ui.widgets.prompt_bar import PromptBar
 
-if TYPE_CHECKING:
-    from textual.app import App
 
-    from procdash.core.supervisor import Supervisor
-
-    _Base = App[int]
-else:
-    _Base = object
-
-
-class PaneActions(_Base):
+class PaneActions(DashboardBase):
     """Mixed into the app: finds "the current pane" and applies pane keys to its LogView."""
-
-    if TYPE_CHECKING:
-        supervisor: Supervisor
-        merged_pane: LogPane
-        panes: dict[str, LogPane]
-        mode: str
-
-        def visible_panes(self) -> list[LogPane]: ...
-
-        def selected_names(self) -> list[str]: ...
 
     def focused_pane(self) -> LogPane | None:
         """The pane holding the keyboard focus, if any."""

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.segment import Segment
 from textual import events
 from textual.app import App, ComposeResult
 
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
+from procdash.ui.widgets.logcolor import ColorCarry, apply_sgr, escape_for
+from procdash.ui.widgets.logrows import RowIndex
+from procdash.ui.widgets.logsearch import Needle
+from procdash.ui.widgets.logstrip import LineRenderer, wrap
+from procdash.ui.widgets.logtext import cells, plain_line, plain_lines, row_count, wide_candidates
 from procdash.ui.widgets.logview import LogView
 
 WIDTH, HEIGHT = 80, 24
@@ -34,12 +43,12 @@ class LogApp(App[None]):
 
 
 @asynccontextmanager
-async def shown(buffer: LogBuffer | None) -> AsyncIterator[tuple[LogView, LogApp]]:
+async def shown(buffer: LogBuffer | None) -> AsyncIterator[LogView]:
     """Run the app at 80x24 and hand over the mounted, laid-out view."""
     app = LogApp(buffer)
     async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
         await pilot.pause()
-        yield app.query_one(LogView), app
+        yield app.query_one(LogView)
 
 
 def in_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -47,6 +56,7 @@ def in_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Non
 
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> None:
+        """The synchronous test pytest sees."""
         asyncio.run(test(*args, **kwargs))
 
     return run
@@ -79,7 +89,7 @@ def segments(view: LogView, y: int) -> list[Segment]:
 async def test_follows_the_tail_by_default_and_shows_new_lines() -> None:
     buffer = LogBuffer(1000)
     buffer.extend(numbered(100))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert view.follow is True
         assert screen(view)[-1] == "line 99"
         buffer.extend(numbered(5, start=100))
@@ -92,7 +102,7 @@ async def test_follows_the_tail_by_default_and_shows_new_lines() -> None:
 async def test_scrolling_up_stops_following_and_counts_new_lines() -> None:
     buffer = LogBuffer(1000)
     buffer.extend(numbered(100))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.action_scroll_up()
         assert view.follow is False
         before = screen(view)
@@ -191,12 +201,53 @@ async def test_following_survives_a_horizontal_scrollbar_appearing() -> None:
 @in_loop
 async def test_following_a_full_buffer_stays_on_the_newest_line() -> None:
     buffer = LogBuffer(30)
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         for batch in range(10):
             buffer.extend(numbered(25, start=batch * 25))
             view.refresh_from_buffer()
             assert screen(view)[-1] == f"line {batch * 25 + 24}"
         assert view.follow is True
+
+
+@in_loop
+async def test_turning_follow_off_at_the_bottom_holds_the_view() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(100))
+    async with shown(buffer) as view:
+        view.follow = False
+        before = screen(view)
+        buffer.extend(numbered(3, start=100))
+        view.refresh_from_buffer()
+        assert screen(view)[:-1] == before[:-1]
+        assert view.new_lines == 3 and "+3 new lines" in screen(view)[-1]
+
+
+@in_loop
+async def test_new_lines_that_fit_on_screen_are_not_announced() -> None:
+    buffer = LogBuffer(1000)
+    buffer.extend(numbered(3))
+    async with shown(buffer) as view:
+        view.follow = False
+        buffer.extend(numbered(2, start=3))
+        view.refresh_from_buffer()
+        assert view.new_lines == 0
+        assert screen(view)[:5] == numbered(5)
+
+
+@in_loop
+async def test_left_and_right_scroll_long_lines_sideways() -> None:
+    buffer = LogBuffer()
+    buffer.extend(["0123456789" * 12, "short"])
+    app = LogApp(buffer)
+    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+        view = app.query_one(LogView)
+        view.focus()
+        await pilot.pause()
+        await pilot.press("right", "right")
+        assert view.scroll_x == 8
+        assert screen(view)[0].startswith("8901234567")
+        await pilot.press("left")
+        assert screen(view)[0].startswith("4567")
 
 
 # ----- scrollback ---------------------------------------------------------------------------------------
@@ -206,7 +257,7 @@ async def test_following_a_full_buffer_stays_on_the_newest_line() -> None:
 async def test_dropped_lines_are_announced_on_the_first_row() -> None:
     buffer = LogBuffer(50)
     buffer.extend(numbered(80))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.action_scroll_home()
         rows = screen(view)
         assert rows[0] == "… 30 earlier lines dropped (scrollback)"
@@ -219,7 +270,7 @@ async def test_dropped_lines_are_announced_on_the_first_row() -> None:
 async def test_scroll_position_holds_while_lines_fall_off_the_front() -> None:
     buffer = LogBuffer(100)
     buffer.extend(numbered(100))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.scroll_to(y=40, animate=False)
         assert view.follow is False
         top = screen(view)[0]
@@ -236,7 +287,7 @@ async def test_scroll_position_holds_while_lines_fall_off_the_front() -> None:
 async def test_top_line_dropped_keeps_the_view_at_the_top() -> None:
     buffer = LogBuffer(100)
     buffer.extend(numbered(100))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.action_scroll_home()
         buffer.extend(numbered(5, start=100))
         view.refresh_from_buffer()
@@ -252,7 +303,7 @@ async def test_top_line_dropped_keeps_the_view_at_the_top() -> None:
 async def test_colours_survive_and_escapes_do_not() -> None:
     buffer = LogBuffer()
     buffer.extend(["\x1b[31mred\x1b[0m plain \x1b[1;38;5;208morange\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m"])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         row = screen(view)[0]
         assert row == "red plain orange rgb"
         by_text = {seg.text.strip(): seg.style for seg in segments(view, 0)}
@@ -270,22 +321,20 @@ async def test_colours_survive_and_escapes_do_not() -> None:
 async def test_colour_left_open_carries_to_following_lines() -> None:
     buffer = LogBuffer()
     buffer.extend(["\x1b[32mstart", "middle", "end\x1b[0m", "after"])
-    async with shown(buffer) as (view, app):
-        colours = [segments(view, y)[0].style for y in range(4)]
-        assert [c.color.number if c and c.color and c.color.number is not None else None for c in colours[:3]] == [
-            2,
-            2,
-            2,
-        ]
-        after = colours[3]
-        assert after is not None and (after.color is None or after.color.number != 2)
+    async with shown(buffer) as view:
+        numbers = []
+        for y in range(4):
+            style = segments(view, y)[0].style
+            numbers.append(style.color.number if style is not None and style.color is not None else None)
+        assert numbers[:3] == [2, 2, 2], "green stays on until the reset, as on a terminal"
+        assert numbers[3] != 2
 
 
 @in_loop
 async def test_only_sgr_reaches_the_screen_even_from_an_unsanitized_buffer() -> None:
     buffer = LogBuffer()
     buffer.extend(["a\x1b[2Jb\rc\x07d\u202ee\u2028f", "\x1b]0;title\x07g"])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         for y in range(2):
             text = "".join(seg.text for seg in view.render_line(y))
             assert not any(ch in text for ch in "\x1b\r\x07\u202e\u2028")
@@ -297,7 +346,7 @@ async def test_only_sgr_reaches_the_screen_even_from_an_unsanitized_buffer() -> 
 async def test_tabs_expand_and_wide_characters_keep_the_layout() -> None:
     buffer = LogBuffer()
     buffer.extend(["a\tb", "日本\tx", "\x1b[33mab\x1b[0m\tc", "漢" * 60])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         rows = screen(view)
         assert rows[0] == "a       b"
         assert rows[1] == "日本    x"
@@ -313,7 +362,7 @@ async def test_lines_from_the_real_assembler_render_like_a_terminal() -> None:
     assembler = LineAssembler()
     buffer = LogBuffer()
     buffer.extend(assembler.feed(b"progress 10%\rprogress 100%\r\n\x1b[1mbold\x1b[0m\r\n"))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert screen(view)[:2] == ["progress 100%", "bold"]
 
 
@@ -328,7 +377,7 @@ async def test_search_counts_hits_and_n_and_shift_n_move_between_them() -> None:
     lines[290] = "last error"
     buffer = LogBuffer()
     buffer.extend(lines)
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert view.set_search("error") == 4
         assert view.follow is False, "jumping to a hit stops following"
         assert view.match_index == 0
@@ -347,7 +396,7 @@ async def test_search_counts_hits_and_n_and_shift_n_move_between_them() -> None:
 async def test_search_highlights_every_hit_and_the_current_one_differently() -> None:
     buffer = LogBuffer()
     buffer.extend(["foo bar foo", "nothing", "foo"])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert view.set_search("FOO") == 3
         hit = view.match_style()
         current = view.match_style(current=True)
@@ -367,7 +416,7 @@ async def test_search_highlights_every_hit_and_the_current_one_differently() -> 
 async def test_search_with_no_hits_and_clearing_it() -> None:
     buffer = LogBuffer()
     buffer.extend(numbered(10))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert view.set_search("absent") == 0
         assert view.next_match() is False
         assert view.previous_match() is False
@@ -380,7 +429,7 @@ async def test_search_with_no_hits_and_clearing_it() -> None:
 async def test_search_keeps_up_with_new_and_dropped_lines() -> None:
     buffer = LogBuffer(20)
     buffer.extend(["hit 0", *numbered(9)])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert view.set_search("hit") == 1
         buffer.extend(["hit 1", "hit 2"])
         view.refresh_from_buffer()
@@ -397,7 +446,7 @@ async def test_next_match_from_a_scrolled_position_starts_at_the_screen() -> Non
         lines[i] = f"needle {i}"
     buffer = LogBuffer()
     buffer.extend(lines)
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.set_search("needle")
         view.scroll_to(y=100, animate=False)
         assert view.next_match()
@@ -412,7 +461,7 @@ async def test_next_match_from_a_scrolled_position_starts_at_the_screen() -> Non
 async def test_filter_shows_only_matching_lines_as_they_arrive() -> None:
     buffer = LogBuffer()
     buffer.extend(["GET /a", "POST /b", "get /c", "\x1b[32mGE\x1b[0mT /d"])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.set_filter("get")
         assert screen(view)[:4] == ["GET /a", "get /c", "GET /d", ""]
         assert view.line_count == 3
@@ -428,7 +477,7 @@ async def test_filter_shows_only_matching_lines_as_they_arrive() -> None:
 async def test_filter_and_search_together_count_only_shown_lines() -> None:
     buffer = LogBuffer()
     buffer.extend(["error db", "info db", "error net", "info net"])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.set_filter("error")
         assert view.set_search("db") == 1
 
@@ -437,7 +486,7 @@ async def test_filter_and_search_together_count_only_shown_lines() -> None:
 async def test_clear_view_hides_old_lines_but_not_new_ones() -> None:
     buffer = LogBuffer()
     buffer.extend(numbered(50))
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         buffer.extend(["not yet taken in"])
         view.clear_view()
         assert view.line_count == 0
@@ -455,7 +504,7 @@ async def test_set_buffer_switches_source_and_resets_search_and_filter() -> None
     first, second = LogBuffer(), LogBuffer()
     first.extend(numbered(30, prefix="first"))
     second.extend(numbered(5, prefix="second"))
-    async with shown(first) as (view, app):
+    async with shown(first) as view:
         view.set_filter("first 1")
         view.set_search("first")
         view.set_buffer(second)
@@ -474,7 +523,7 @@ async def test_wrap_splits_long_lines_into_rows() -> None:
     buffer = LogBuffer()
     long = "".join(chr(ord("a") + i % 26) for i in range(200))
     buffer.extend(["short", long, "漢" * 50, "end"])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         assert view.virtual_size.width == 200, "without wrap the longest line sets the scroll range"
         view.wrap = True
         rows = screen(view)
@@ -510,7 +559,7 @@ async def test_wrap_follows_a_resize() -> None:
 async def test_scroll_position_holds_in_wrap_mode_while_lines_drop() -> None:
     buffer = LogBuffer(100)
     buffer.extend([f"{i:03d} " + "w" * 100 for i in range(100)])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         view.wrap = True
         view.scroll_to(y=81, animate=False)  # the second row of line 40
         top = screen(view)[0]
@@ -526,7 +575,7 @@ async def test_scroll_position_holds_in_wrap_mode_while_lines_drop() -> None:
 async def test_visible_text_is_the_plain_lines_on_screen() -> None:
     buffer = LogBuffer()
     buffer.extend([f"\x1b[3{i % 8}mcoloured {i}\x1b[0m\tend" for i in range(100)])
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         text = view.visible_text().split("\n")
         assert len(text) == HEIGHT
         assert text[0] == f"coloured {100 - HEIGHT}\tend"
@@ -538,9 +587,128 @@ async def test_visible_text_is_the_plain_lines_on_screen() -> None:
 @in_loop
 async def test_tiny_buffers_stay_consistent(capacity: int) -> None:
     buffer = LogBuffer(capacity)
-    async with shown(buffer) as (view, app):
+    async with shown(buffer) as view:
         for batch in range(5):
             buffer.extend(numbered(4, start=batch * 4))
             view.refresh_from_buffer()
             assert view.line_count == capacity
             assert screen(view)[1 : capacity + 1] == numbered(capacity, start=batch * 4 + 4 - capacity)
+
+
+# ----- helpers, checked against simple models ----------------------------------------------------------------
+
+PIECES = [
+    "a",
+    "Z",
+    " ",
+    "42",
+    "\t",
+    "日",
+    "漢字",
+    "é",
+    "e\u0301",
+    "🙂",
+    "\x1b[31m",
+    "\x1b[0m",
+    "\x1b[1;38;5;208m",
+    "\x1b[39m",
+    "\x1b[2J",
+    "\x1b]0;title\x07",
+    "\x1b",
+    "\r",
+    "\x07",
+    "\x00",
+    "\x7f",
+    "\x9b",
+    "\u202e",
+    "\u2028",
+    "\u00a0",
+    "\u200d",
+    "\ufe0f",
+]
+raw_lines = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(raw_lines, min_size=1, max_size=12))
+def test_batch_plain_text_equals_line_by_line(lines: list[str]) -> None:
+    plains, ascii_only = plain_lines(lines)
+    assert plains == [plain_line(line) for line in lines]
+    if ascii_only:
+        assert all(p.isascii() for p in plains)
+    for plain in plains:
+        assert not [c for c in plain if unicodedata.category(c) == "Cc" or c in "\u2028\u202e"], "no controls survive"
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw_lines, st.integers(min_value=2, max_value=30))
+def test_rendered_line_matches_its_plain_text_and_wraps_cleanly(raw: str, width: int) -> None:
+    strip, plain = LineRenderer().line(raw)
+    assert plain == plain_line(raw)
+    assert strip.text == plain
+    assert strip.cell_length == cells(plain)
+    rows = wrap(strip, plain, width)
+    assert len(rows) == row_count(plain, width)
+    assert "".join(row.text for row in rows) == plain
+    assert all(row.cell_length <= width for row in rows)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(raw_lines, max_size=12), st.integers(min_value=0, max_value=40))
+def test_lines_left_out_of_measuring_surely_fit(lines: list[str], limit: int) -> None:
+    picked = set(wide_candidates(lines, limit))
+    for index, line in enumerate(lines):
+        if index not in picked:
+            assert cells(plain_line(line)) <= limit
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(raw_lines, max_size=12), st.sampled_from(["a", "A", "z4", "日", "É", " ", "ab\n"]))
+def test_needle_finds_what_a_case_insensitive_regex_finds(lines: list[str], term: str) -> None:
+    plains = [plain_line(line) for line in lines]
+    needle = Needle(term)
+    pattern = re.compile(re.escape(term), re.IGNORECASE)
+    expected = [(i, m.start(), m.end()) for i, p in enumerate(plains) for m in pattern.finditer(p)]
+    assert list(needle.hits(plains)) == expected
+    assert needle.lines(plains) == sorted({i for i, _, _ in expected})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(st.integers(min_value=1, max_value=4), max_size=6))))
+def test_row_index_agrees_with_a_plain_list(steps: list[tuple[bool, list[int]]]) -> None:
+    index = RowIndex(wrapped=True)
+    model: list[tuple[int, int]] = []  # (seq, rows)
+    next_seq = 0
+    for trim, heights in steps:
+        if trim and model:
+            cut = model[len(model) // 2][0]
+            removed = [h for s, h in model if s < cut]
+            assert index.trim_before(cut) == (len(removed), sum(removed))
+            model = [(s, h) for s, h in model if s >= cut]
+        seqs = list(range(next_seq, next_seq + 2 * len(heights), 2))  # gaps, as a filter leaves them
+        next_seq += 2 * len(heights)
+        index.append(seqs, heights)
+        model += list(zip(seqs, heights, strict=True))
+        assert len(index) == len(model)
+        assert index.rows == sum(h for _, h in model)
+        row = 0
+        for position, (seq, height) in enumerate(model):
+            assert index.seq(position) == seq
+            assert index.index_of(seq) == position
+            assert index.row_of(position) == row
+            assert index.height(position) == height
+            assert index.locate(row + height - 1) == (position, height - 1)
+            row += height
+
+
+def test_colour_state_follows_attribute_off_codes() -> None:
+    carry = ColorCarry()
+    lines = ["\x1b[1m\x1b[31mX\x1b[39m", "still bold", "\x1b[22mplain", "after"]
+    prefixes = [carry.prefix(lambda a, b: lines[a:b], 0, seq) for seq in range(4)]
+    assert prefixes == ["", "\x1b[1m", "\x1b[1m", ""]
+    state: dict[str, str] = {}
+    apply_sgr(state, "38;2;1;2;3")
+    apply_sgr(state, "4")
+    assert escape_for(state) == "\x1b[38;2;1;2;3;4m"
+    apply_sgr(state, "0")
+    assert escape_for(state) == ""

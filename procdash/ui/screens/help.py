@@ -15,7 +15,6 @@ from textual.widgets import Static
 
 from procdash.ui.keys import HELP
 
-
 KEY_WIDTH = 22
 
 

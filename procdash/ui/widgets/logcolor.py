@@ -87,7 +87,7 @@ class ColorCarry:
             for line in [opening, *reversed(pending)]:
                 for match in SGR.finditer(line):
                     apply_sgr(state, match.group(1))
-            opening = _escape(state)
+            opening = escape_for(state)
         if len(ends) >= self.MEMO:
             ends.clear()
         ends[seq - 1] = opening
@@ -104,6 +104,6 @@ def _ends_reset(line: str) -> bool:
     return tail.startswith(("\x1b[0m", "\x1b[m"))
 
 
-def _escape(state: dict[str, str]) -> str:
-    """One SGR escape that recreates ``state`` from the default."""
+def escape_for(state: dict[str, str]) -> str:
+    """One SGR escape that recreates ``state`` from the default ("" for the default itself)."""
     return f"\x1b[{';'.join(state.values())}m" if state else ""

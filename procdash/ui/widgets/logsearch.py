@@ -6,6 +6,8 @@ import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import compress, repeat
+from operator import contains
 from typing import NamedTuple
 
 
@@ -20,48 +22,53 @@ class Hit(NamedTuple):
 _NEVER = re.compile(r"(?!)")
 
 
-def compile_term(term: str) -> re.Pattern[str]:
-    """A pattern matching ``term`` literally, ignoring case (offsets stay those of the original text)."""
-    if "\n" in term:
-        return _NEVER  # a shown line never holds a newline
-    return re.compile(re.escape(term), re.IGNORECASE)
+class Needle:
+    """A search or filter term: plain text, any case; offsets it reports are those of the original text."""
 
+    def __init__(self, term: str) -> None:
+        self.term = term
+        # A shown line never holds a newline, so a term with one can never match.
+        self.pattern = _NEVER if "\n" in term else re.compile(re.escape(term), re.IGNORECASE)
+        self._lower = term.lower() if term.isascii() and "\n" not in term else None
 
-def line_hits(pattern: re.Pattern[str], plains: Sequence[str]) -> Iterator[tuple[int, int, int]]:
-    """(line index, start, end) of every hit, found in one pass over the joined lines."""
-    blob = "\n".join(plains)
-    line = 0
-    last = 0
-    for match in pattern.finditer(blob):
-        at = match.start()
-        line += blob.count("\n", last, at)
-        last = at
-        line_start = blob.rfind("\n", 0, at) + 1
-        yield line, at - line_start, match.end() - line_start
+    def lines(self, plains: Sequence[str]) -> list[int]:
+        """Indices of the lines that contain the term.
 
+        For ASCII text, lowercasing keeps every offset and a plain substring test per line runs in C,
+        which beats a case-insensitive regex by several times on a busy log.
+        """
+        if not plains:
+            return []
+        blob = "\n".join(plains)
+        if self._lower is not None and blob.isascii():
+            lowered = blob.lower().split("\n")
+            if len(lowered) == len(plains):
+                return list(compress(range(len(lowered)), map(contains, lowered, repeat(self._lower))))
+        found: list[int] = []
+        search = self.pattern.search
+        line = 0
+        pos = 0
+        while (match := search(blob, pos)) is not None:
+            at = match.start()
+            line += blob.count("\n", pos, at)
+            found.append(line)
+            pos = blob.find("\n", at) + 1
+            if pos == 0:
+                break
+            line += 1
+        return found
 
-def matching_lines(pattern: re.Pattern[str], plains: Sequence[str]) -> list[int]:
-    """Indices of the lines that contain the pattern, skipping the rest of a line after its first hit."""
-    blob = "\n".join(plains)
-    found: list[int] = []
-    search = pattern.search
-    line = 0
-    pos = 0
-    while (match := search(blob, pos)) is not None:
-        at = match.start()
-        line += blob.count("\n", pos, at)
-        found.append(line)
-        pos = blob.find("\n", at) + 1
-        if pos == 0:
-            break
-        line += 1
-    return found
+    def hits(self, plains: Sequence[str]) -> Iterator[tuple[int, int, int]]:
+        """(line index, start, end) of every hit, in order."""
+        finditer = self.pattern.finditer
+        for index in self.lines(plains):
+            for match in finditer(plains[index]):
+                yield index, match.start(), match.end()
 
-
-def keep_matching(pattern: re.Pattern[str], seqs: Sequence[int], plains: Sequence[str]) -> tuple[list[int], list[str]]:
-    """The lines (sequence numbers and plain texts) that contain the pattern."""
-    kept = matching_lines(pattern, plains)
-    return [seqs[i] for i in kept], [plains[i] for i in kept]
+    def keep(self, seqs: Sequence[int], plains: Sequence[str]) -> tuple[list[int], list[str]]:
+        """The lines (sequence numbers and plain texts) that contain the term."""
+        kept = self.lines(plains)
+        return [seqs[i] for i in kept], [plains[i] for i in kept]
 
 
 class Matches:
@@ -69,7 +76,8 @@ class Matches:
 
     def __init__(self, term: str) -> None:
         self.term = term
-        self.pattern = compile_term(term)
+        self.needle = Needle(term)
+        self.pattern = self.needle.pattern
         self.hits: list[Hit] = []
         self.current = -1  # index into hits, -1 when none is current
 
@@ -78,7 +86,7 @@ class Matches:
 
     def add(self, seqs: Sequence[int], plains: Sequence[str]) -> None:
         """Record the hits in newly shown lines (which come after every line seen so far)."""
-        self.hits.extend(Hit(seqs[line], start, end) for line, start, end in line_hits(self.pattern, plains))
+        self.hits.extend(Hit(seqs[line], start, end) for line, start, end in self.needle.hits(plains))
 
     def trim_before(self, seq: int) -> None:
         """Forget hits in lines older than ``seq``, keeping the current hit if it survives."""
@@ -101,6 +109,7 @@ class Matches:
         """Index of the last hit in line ``seq`` or earlier (-1 when there is none)."""
         return bisect_right(self.hits, (seq, sys.maxsize)) - 1
 
-    def in_line(self, seq: int) -> list[Hit]:
-        """The hits in one line, in order."""
-        return self.hits[self.first_from(seq) : self.first_from(seq + 1)]
+    def nearest(self, hit: Hit) -> int:
+        """Index of ``hit`` if it is still there, else of the next hit (or the first)."""
+        index = bisect_left(self.hits, hit)
+        return index if index < len(self.hits) else 0

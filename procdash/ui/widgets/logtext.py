@@ -6,9 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from rich.ansi import AnsiDecoder
 from rich.cells import cell_len, split_graphemes
-from rich.text import Text
 
 from procdash.core.lines import sanitize, strip_sgr
 
@@ -16,8 +14,10 @@ TAB_SIZE = 8
 
 # Characters that are not escapes but would still move the cursor or reorder the row on a terminal:
 # CR/LF (only if a caller bypassed the line assembler), line/paragraph separators and bidi controls.
-_UNSAFE = re.compile("[\r\n\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_NAMES = {"\r": "\u240d", "\n": "\u240a"}
+# The zero-width joiner and emoji presentation selector are dropped: terminals disagree on how wide the
+# sequences they build are, while the pieces alone have one agreed width (so a row never shifts).
+_UNSAFE = re.compile("[\r\n\u2028\u2029\u202a-\u202e\u2066-\u2069\u200d\ufe0f]")
+_UNSAFE_NAMES = {"\r": "\u240d", "\n": "\u240a", "\u200d": "", "\ufe0f": ""}
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
@@ -34,17 +34,16 @@ def clean(raw: str) -> str:
     return text
 
 
-def expand_tabs(text: str) -> str:
-    """Replace tabs by spaces up to the next multiple of 8 cells, counting wide characters as two."""
+def expand_tabs(text: str, column: int = 0) -> str:
+    """Replace tabs by spaces up to the next multiple of 8 cells (``text`` starts at ``column``)."""
     if "\t" not in text:
         return text
-    if text.isascii():
+    if text.isascii() and column == 0:
         return text.expandtabs(TAB_SIZE)
     parts = text.split("\t")
     out: list[str] = []
-    column = 0
     for part in parts[:-1]:
-        column += cell_len(part) + 1
+        column += cells(part) + 1
         pad = -column % TAB_SIZE
         column += pad
         out.append(part + " " * (1 + pad))
@@ -61,7 +60,7 @@ def plain_line(raw: str) -> str:
 
 
 def plain_lines(lines: Sequence[str]) -> tuple[list[str], bool]:
-    """``plain_line`` for a batch, and whether it is all ASCII; C-speed passes unless a line needs care.
+    """``plain_line`` for a batch, and whether every result is ASCII; C-speed unless a line needs care.
 
     Only lines that still hold something unprintable after dropping colours and expanding tabs (other
     escapes, controls, odd separators) go through the careful per-line path.
@@ -80,8 +79,13 @@ def plain_lines(lines: Sequence[str]) -> tuple[list[str], bool]:
         plains = list(lines)
     if "\t" in stripped:
         plains = [expand_tabs(p) if "\t" in p else p for p in plains]
-    if not all(map(str.isprintable, plains)):
-        plains = [p if p.isprintable() else plain_line(raw) for p, raw in zip(plains, lines, strict=True)]
+    # The emoji presentation selector is printable but dropped by clean(), so it needs the careful path too.
+    selector = not ascii_only and "\ufe0f" in blob
+    if selector or not all(map(str.isprintable, plains)):
+        plains = [
+            p if p.isprintable() and not (selector and "\ufe0f" in p) else plain_line(raw)
+            for p, raw in zip(plains, lines, strict=True)
+        ]
         ascii_only = ascii_only and all(map(str.isascii, plains))
     return plains, ascii_only
 
@@ -158,17 +162,3 @@ def row_counts(plains: Sequence[str], width: int, ascii_only: bool = False) -> l
     if ascii_only:
         return [(len(p) - 1) // width + 1 if p else 1 for p in plains]
     return [row_count(p, width) for p in plains]
-
-
-def to_text(raw: str, prefix: str = "") -> Text:
-    """Parse a line's SGR colours (after ``prefix``, the colours still open from earlier lines) into Text.
-
-    The result's ``plain`` equals ``plain_line(raw)``, so wrap points and search offsets line up with it.
-    """
-    text = clean(raw)
-    result = AnsiDecoder().decode_line(prefix + text) if "\x1b" in text or prefix else Text(text)
-    if "\t" in text:
-        result.expand_tabs(TAB_SIZE)
-    result.no_wrap = True
-    result.end = ""
-    return result

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
 from textual.widget import Widget

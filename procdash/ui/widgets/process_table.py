@@ -47,6 +47,7 @@ class ProcessTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     ProcessTable {
         height: auto;
+        overflow-x: hidden;
         background: $surface;
         & > .process-table--header { text-style: bold; color: $text-muted; background: $panel; }
         & > .process-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
@@ -105,6 +106,7 @@ class ProcessTable(ScrollView, can_focus=True):
             self.columns = list(columns)
             self._strips.clear()
             self._header = None
+            self.virtual_size = Size(self._width(), len(rows) + HEADER_LINES)
             self.refresh()
         old_keys = self.row_keys
         selected = self.selected_key

@@ -1,0 +1,47 @@
+"""What the dashboard's mixins may rely on, declared once for the type checker (plain ``object`` at run time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from procdash.core.supervisor import Supervisor
+    from procdash.ui.feed import DashboardFeed
+    from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
+    from procdash.ui.widgets.process_table import ProcessTable
+
+    class DashboardBase(App[int]):
+        """The app's state and helpers as the mixins (process, view and pane actions) see them."""
+
+        supervisor: Supervisor
+        feed: DashboardFeed
+        mode: str
+        focus_name: str | None
+        selected_type: str
+        panes: dict[str, LogPane]
+        merged_pane: LogPane
+        empty_pane: EmptyPane
+        _pty_sent: dict[str, tuple[int | None, int, int]]
+
+        @property
+        def table(self) -> ProcessTable: ...
+
+        @property
+        def grid(self) -> PaneGrid: ...
+
+        def visible_panes(self) -> list[LogPane]: ...
+
+        def layout_panes(self) -> None: ...
+
+        def selected_names(self) -> list[str]: ...
+
+        def names_of_type(self, type_name: str) -> list[str]: ...
+
+        def focused_pane(self) -> LogPane | None: ...
+
+        def _refresh_header(self) -> None: ...
+
+else:
+    DashboardBase = object

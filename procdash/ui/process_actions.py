@@ -1,0 +1,72 @@
+"""Keys that act on processes: scale the selected type, restart, stop and start instances."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from procdash.core.errors import ConfigError
+from procdash.core.instance import State
+from procdash.ui import rows as tablerows
+from procdash.ui.base import DashboardBase
+
+FAILED_STATES = (State.CRASHED, State.FATAL)
+
+
+class ProcessActions(DashboardBase):
+    """Mixed into the app: every action turns into supervisor calls; the table follows through events."""
+
+    def scale_to(self, type_name: str, count: int) -> None:
+        """Set a type's desired count; the supervisor starts or stops instances to match."""
+        try:
+            self.supervisor.scale(type_name, count)
+        except (ConfigError, KeyError) as exc:
+            self.notify(str(exc), title="cannot scale", severity="error")
+
+    def action_scale(self, delta: int) -> None:
+        """+ / -: scale the selected type by one."""
+        type_name = self.selected_type
+        if type_name in self.supervisor.desired:
+            self.scale_to(type_name, self.supervisor.desired[type_name] + delta)
+
+    def restart_names(self, names: Sequence[str]) -> None:
+        """Restart these instances now."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self.supervisor.restart(name)
+
+    def stop_names(self, names: Sequence[str]) -> None:
+        """Stop these instances and keep them stopped."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self.supervisor.stop(name)
+
+    def start_names(self, names: Sequence[str]) -> None:
+        """Start these instances again if they are not running."""
+        for name in names:
+            with contextlib.suppress(KeyError):
+                self.supervisor.start_instance(name)
+
+    def action_restart(self) -> None:
+        """r: restart the selected instance, or every instance of the selected type."""
+        self.restart_names(self.selected_names())
+
+    def action_restart_failed(self) -> None:
+        """R: restart every crashed or fatal instance."""
+        failed = [inst.name for inst in self.supervisor.instances() if inst.state in FAILED_STATES]
+        if not failed:
+            self.notify("no crashed or fatal process", timeout=2)
+        self.restart_names(failed)
+
+    def action_stop_start(self) -> None:
+        """s: stop what runs of the selection, or start it when nothing of it runs."""
+        key = self.table.selected_key
+        names = self.selected_names()
+        if key is not None and not names and tablerows.parse_key(key)[0] == "type":
+            self.scale_to(tablerows.parse_key(key)[1], 1)
+            return
+        insts = [inst for name in names if (inst := self.supervisor.find(name)) is not None]
+        if any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in insts):
+            self.stop_names(names)
+        else:
+            self.start_names(names)

@@ -1,0 +1,143 @@
+"""The pane views: which log panes are mounted and shown (type, merged or focus) and the pty sizes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from procdash.ui import rows as tablerows
+from procdash.ui.base import DashboardBase
+from procdash.ui.formatting import state_text
+from procdash.ui.process_actions import FAILED_STATES
+from procdash.ui.widgets.panes import LogPane
+
+
+class ViewActions(DashboardBase):
+    """Mixed into the app: keeps one pane per instance and shows the ones the current view asks for."""
+
+    def _sync_panes(self) -> None:
+        """One pane per instance slot: mount new ones in order, drop removed ones, follow new buffers."""
+        instances = self.supervisor.instances()
+        names = {inst.name for inst in instances}
+        for name in [n for n in self.panes if n not in names]:
+            self.panes.pop(name).remove()
+        previous: LogPane | None = None
+        for inst in instances:
+            pane = self.panes.get(inst.name)
+            if pane is None:
+                pane = LogPane(inst.name, inst.log)
+                self.panes[inst.name] = pane
+                pane.display = False
+                if previous is None:
+                    self.grid.mount(pane, after=self.empty_pane)
+                else:
+                    self.grid.mount(pane, after=previous)
+            else:
+                pane.set_buffer(inst.log)
+            previous = pane
+        if self.mode == "focus" and self.focus_name not in names:
+            self.mode = "type"
+        self.layout_panes()
+
+    def visible_panes(self) -> list[LogPane]:
+        """The log panes on screen now."""
+        if self.mode == "all":
+            return [self.merged_pane]
+        if self.mode == "focus" and self.focus_name in self.panes:
+            return [self.panes[self.focus_name]]
+        return [self.panes[name] for name in self.names_of_type(self.selected_type) if name in self.panes]
+
+    def layout_panes(self) -> None:
+        """Show the panes of the current view and hide the rest."""
+        panes = self.visible_panes()
+        if panes:
+            self.grid.show_panes(list(panes))
+        else:
+            desired = self.supervisor.desired.get(self.selected_type, 0)
+            why = "is scaled to 0" if desired == 0 else "has no instances yet"
+            self.empty_pane.update(f"{self.selected_type} {why}: press + to start one")
+            self.grid.show_panes([self.empty_pane])
+        self.table.set_class(self.mode == "focus", "-focus-view")
+        selected = self.table.selected_key
+        for pane in panes:
+            pane.view.refresh_from_buffer()
+            pane.set_class(selected == tablerows.instance_key(pane.key) and len(panes) > 1, "-selected")
+            pane.show_title(self._pane_title(pane), pane.flags())
+        focused = self.focused
+        if focused is not None and not _shown(focused):
+            self.table.focus()
+        self._refresh_header()
+        self.call_after_refresh(self._sync_pty_size)
+
+    def _pane_title(self, pane: LogPane) -> str | Text:
+        """ "web.1 · running · :5000" with the state in its colour; a failed pane gets a red border."""
+        if pane is self.merged_pane:
+            return "all processes (merged)"
+        inst = self.supervisor.find(pane.key)
+        if inst is None:
+            return pane.key
+        pane.set_class(inst.state in FAILED_STATES, "-failed")
+        title = Text(inst.name, style="bold")
+        title.append(" · ")
+        title.append_text(state_text(inst))
+        if inst.port is not None:
+            title.append(f" · :{inst.port}")
+        return title
+
+    def _sync_pty_size(self) -> None:
+        """Give the pty of a process shown alone (focus view, or the only pane) the pane's size."""
+        if self.mode == "all":
+            return
+        panes = self.visible_panes()
+        if len(panes) != 1:
+            return
+        pane = panes[0]
+        inst = self.supervisor.find(pane.key)
+        width, height = pane.view.size
+        if inst is None or inst.pid is None or width < 10 or height < 2:
+            return
+        if self._pty_sent.get(inst.name) != (inst.pid, width, height):
+            self._pty_sent[inst.name] = (inst.pid, width, height)
+            self.supervisor.resize(inst.name, width, height)
+
+    def action_toggle_merged(self) -> None:
+        """a: the merged log of every process, or back to the panes."""
+        self.mode = "type" if self.mode == "all" else "all"
+        self.layout_panes()
+
+    def show_focus(self, name: str) -> None:
+        """One process full width, its pane focused."""
+        if name not in self.panes:
+            return
+        self.mode = "focus"
+        self.focus_name = name
+        self.table.select_key(tablerows.instance_key(name))
+        self.layout_panes()
+        self.panes[name].view.focus()
+
+    def action_focus_view(self) -> None:
+        """enter: focus view of the focused pane's process, or of the selected process."""
+        pane = self.focused_pane()
+        if pane is not None and pane.key in self.panes:
+            self.show_focus(pane.key)
+            return
+        names = self.selected_names()
+        if names:
+            self.show_focus(names[0])
+
+    def action_leave_view(self) -> None:
+        """escape: close the prompt, leave the focus or merged view, or go back to the table."""
+        if self.mode != "type":
+            self.mode = "type"
+            self.layout_panes()
+        self.table.focus()
+
+
+def _shown(widget: object) -> bool:
+    """Whether a widget and all its ancestors are displayed."""
+    node = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
