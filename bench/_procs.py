@@ -107,6 +107,9 @@ def relay(commands: Sequence[str], out: Path, *, use_pty: bool) -> float:
             else:
                 selector.unregister(key.fd)
                 os.close(key.fd)
+    for key in list(selector.get_map().values()):  # only left when the deadline passed
+        os.close(key.fd)
+    selector.close()
     for sink in sinks:
         sink.close()
     for proc in procs:

@@ -323,7 +323,8 @@ def _backstop_terminal_loss(supervisor: Supervisor, *, grace: float) -> Callable
         poller = select.poll()
         for fd in (0, 1):
             poller.register(fd, 0)  # no events asked for: only hangup and error conditions wake us
-        while not any(event & (select.POLLHUP | select.POLLERR) for _, event in poller.poll()):
+        gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
+        while not any(event & gone for _, event in poller.poll()):
             pass
         if not done.wait(grace):
             supervisor.kill_all()

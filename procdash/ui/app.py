@@ -230,11 +230,11 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
             feed.merged_dirty = False
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
-        if not (feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty):
+        pending = feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty
+        if not pending and self._flush_timer is not None:
             # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
-            if self._flush_timer is not None:
-                self._flush_paused = True
-                self._flush_timer.pause()
+            self._flush_paused = True
+            self._flush_timer.pause()
 
     def _on_event(self, event: ev.Event) -> None:
         """A supervisor event: record it (never touching a widget) and make sure a flush will come."""

@@ -119,15 +119,20 @@ def exit_text(inst: Instance) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A compact uptime: 42s, 4m03s, 1h02m, 3d04h; empty when not running."""
+    """A compact uptime: 42s, 4m03s, 34m, 1h02m, 3d04h; empty when not running.
+
+    Seconds stop showing after ten minutes, so an idle table changes once a minute, not every second.
+    """
     if seconds is None:
         return ""
     total = int(seconds)
     if total < 60:
         return f"{total}s"
     minutes, secs = divmod(total, 60)
-    if minutes < 60:
+    if minutes < 10:
         return f"{minutes}m{secs:02d}s"
+    if minutes < 60:
+        return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
         return f"{hours}h{minutes:02d}m"

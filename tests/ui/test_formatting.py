@@ -54,7 +54,8 @@ def test_exit_codes_and_durations_and_sizes() -> None:
     assert fmt.exit_text(instance(State.CRASHED, exit_code=1, exit_description="exit 1")) == "1"
     assert fmt.exit_text(instance(State.CRASHED, exit_code=139, exit_description="SIGSEGV")) == "SIGSEGV"
     assert fmt.exit_text(instance(State.RUNNING)) == ""
-    assert [fmt.duration(s) for s in (None, 5, 243, 3725, 3 * 86400 + 4 * 3600)] == ["", "5s", "4m03s", "1h02m", "3d04h"]
+    durations = [fmt.duration(s) for s in (None, 5, 243, 2065, 3725, 3 * 86400 + 4 * 3600)]
+    assert durations == ["", "5s", "4m03s", "34m", "1h02m", "3d04h"]
     assert [fmt.size(n) for n in (512, 812 * 1024, 45_200_000, 3 * 2**30)] == ["512B", "812K", "43.1M", "3.0G"]
     assert [fmt.percent(v) for v in (0.04, 12.4, 250.0)] == ["0.0%", "12%", "250%"]
 
