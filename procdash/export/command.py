@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,6 @@ from pathlib import Path
 from procdash.core.errors import ConfigError
 from procdash.core.project import load_project
 from procdash.core.supervisor import RESTART_POLICIES
-from procdash.export import compose, kubernetes, supervisord, systemd
 from procdash.export.model import ExportOptions, Formation, Rendered, build_formation
 
 STDOUT = "-"
@@ -21,15 +21,21 @@ STDOUT = "-"
 class Format:
     """One export target: how to render it and whether its output is a single file (so ``-`` works)."""
 
-    render: Callable[[Formation, Path], Rendered]
+    module: str
     one_file: bool
+
+    @property
+    def render(self) -> Callable[[Formation, Path], Rendered]:
+        """The writer, imported only when exporting so ``procdash start`` never loads YAML and friends."""
+        writer: Callable[[Formation, Path], Rendered] = importlib.import_module(self.module).render
+        return writer
 
 
 FORMATS: dict[str, Format] = {
-    "systemd": Format(systemd.render, one_file=False),
-    "supervisord": Format(supervisord.render, one_file=True),
-    "compose": Format(compose.render, one_file=True),
-    "kubernetes": Format(kubernetes.render, one_file=True),
+    "systemd": Format("procdash.export.systemd", one_file=False),
+    "supervisord": Format("procdash.export.supervisord", one_file=True),
+    "compose": Format("procdash.export.compose", one_file=True),
+    "kubernetes": Format("procdash.export.kubernetes", one_file=True),
 }
 
 
