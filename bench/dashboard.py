@@ -43,7 +43,7 @@ KEY_INTERVAL = 0.05
 SCROLLBACK = 10_000
 IDLE_PROCESSES = 20
 IDLE_SECONDS = 20.0
-IDLE_WARMUP = 3.0
+IDLE_WARMUP = 5.0
 
 # The writer: numbered lines at a fixed pace, in small batches, then exit.
 SPEW = r"""

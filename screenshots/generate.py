@@ -35,7 +35,7 @@ def save(app: ProcdashApp, name: str) -> None:
     svg = app.export_screenshot(title=f"procdash · {name}")
     (OUT / f"{name}.svg").write_text(svg)
     try:
-        import cairosvg
+        import cairosvg  # type: ignore[import-untyped]
     except ImportError:
         print(f"{name}.svg (no cairosvg: PNG skipped)")
         return
@@ -79,7 +79,8 @@ async def shoot() -> None:
         root=project.root,
         dotenv=project.dotenv,
         base_port=project.base_port,
-        options=SupervisorOptions(timeout=2, restart="on-failure", pty_size=(58, 30)),
+        # A long first backoff keeps the crash on screen while the shots are taken.
+        options=SupervisorOptions(timeout=2, restart="on-failure", pty_size=(58, 30), backoff_base=8),
     )
     app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.5))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -93,12 +94,12 @@ async def shoot() -> None:
         await wait_for(lambda: flaky.state is State.BACKOFF or flaky.restarts > 0, 15)
         await wait_for(lambda: flaky.state is State.BACKOFF, 10)
         await pilot.pause()
-        app.table.select_key("t:worker")
-        await pilot.pause(0.3)
-        save(app, "main")
         app.table.select_key("t:flaky")
         await pilot.pause(0.3)
         save(app, "crashed")
+        app.table.select_key("t:worker")
+        await pilot.pause(0.3)
+        save(app, "main")
         app.table.select_key("t:worker")
         await pilot.press("a")
         await pilot.pause(0.3)

@@ -9,7 +9,7 @@ import math
 import signal
 import time
 from collections.abc import Sequence
-from functools import partial
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
@@ -90,6 +90,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self._unsubscribe: list[object] = []
         self._pty_sent: dict[str, tuple[int | None, int, int]] = {}
         self._flush_timer: Timer | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._flush_paused = False
 
     # ----- lifecycle ---------------------------------------------------------------------------------
@@ -142,6 +143,8 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
                 await asyncio.wait_for(self.supervisor.wait_idle(), self.supervisor.options.timeout + 3)
         await self._stop_services()
         self.supervisor.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _stop_services(self) -> None:
         """Stop every started service once, newest first."""
@@ -256,7 +259,9 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
 
     def _tick(self) -> None:
         """Once a second: uptimes and backoff countdowns move, and the pty size follows the pane."""
-        if any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.supervisor.instances()):
+        sampling_each_second = self.sampler is not None and 0 < self.stats_interval <= 1.0
+        moving = any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.supervisor.instances())
+        if moving and not sampling_each_second:  # else every sample redraws the table anyway
             self.mark_table_dirty()
         self._sync_pty_size()
 
@@ -334,10 +339,13 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         roots = live_roots(self.supervisor.instances())
         names = self.selected_names()
         uss_for = names[0] if len(names) == 1 else None
-        self.run_worker(partial(self._sample_in_thread, self.sampler, roots, uss_for), thread=True, group="stats")
+        if self._executor is None:
+            # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procdash-stats")
+        self._executor.submit(self._sample_in_thread, self.sampler, roots, uss_for)
 
     def _sample_in_thread(self, sampler: StatsSampler, roots: dict[str, int], uss_for: str | None) -> None:
-        """Runs in the worker thread: read /proc, post the result."""
+        """Runs in the sampling thread: read /proc, post the result (post_message is thread-safe)."""
         try:
             self.post_message(MetricsSampled(collect(sampler, roots, uss_for)))
         except Exception as exc:  # report, keep the dashboard going

@@ -102,10 +102,12 @@ def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int
         slots = supervisor.slots[t.name]
         desired = supervisor.desired[t.name]
         running = sum(1 for inst in slots if inst.state is State.RUNNING)
-        usage = metrics.type_usage(t.name) if metrics else None
+        live = any(inst.state in LIVE_STATES for inst in slots)
+        # A reading outlives its process by up to one tick: show none for what no longer runs.
+        usage = metrics.type_usage(t.name) if metrics and live else None
         name = Text(t.name, style=f"bold {color}")
         name.append(f" {running}/{desired}", style="bold" if running == desired else "yellow")
-        history = metrics.type_history.get(t.name, []) if metrics and slots else []
+        history = metrics.type_history.get(t.name, []) if metrics and live else []
         rows.append(
             (
                 type_key(t.name),
@@ -124,8 +126,9 @@ def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int
             )
         )
         for inst in slots:
-            usage = metrics.usage(inst.name) if metrics else None
-            history = metrics.history.get(inst.name, []) if metrics and inst.state in LIVE_STATES else []
+            alive = inst.state in LIVE_STATES
+            usage = metrics.usage(inst.name) if metrics and alive else None
+            history = metrics.history.get(inst.name, []) if metrics and alive else []
             exit_style = "dim" if inst.exit_code in (0, None) else "red"
             rows.append(
                 (

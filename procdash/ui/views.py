@@ -7,7 +7,7 @@ from textual.widget import Widget
 
 from procdash.ui import rows as tablerows
 from procdash.ui.base import DashboardBase
-from procdash.ui.formatting import state_text
+from procdash.ui.formatting import state_text, state_words
 from procdash.ui.process_actions import FAILED_STATES
 from procdash.ui.widgets.panes import LogPane
 
@@ -76,6 +76,10 @@ class ViewActions(DashboardBase):
         inst = self.supervisor.find(pane.key)
         if inst is None:
             return pane.key
+        key = (inst.state, state_words(inst), inst.port)
+        if key == pane.title_key:
+            return pane.title_text
+        pane.title_key = key
         pane.set_class(inst.state in FAILED_STATES, "-failed")
         title = Text(inst.name, style="bold")
         title.append(" · ")
@@ -126,7 +130,7 @@ class ViewActions(DashboardBase):
             self.show_focus(names[0])
 
     def action_leave_view(self) -> None:
-        """escape: close the prompt, leave the focus or merged view, or go back to the table."""
+        """escape: leave the focus or merged view and go back to the table (the prompt closes itself)."""
         if self.mode != "type":
             self.mode = "type"
             self.layout_panes()

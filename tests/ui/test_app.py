@@ -136,7 +136,7 @@ async def test_a_crash_shows_with_a_toast_and_R_brings_it_back(make_app: MakeApp
         await wait_until(lambda: cell(app, "i:bad.1", "state") == "crashed (exit 3)")
         assert cell(app, "i:bad.1", "exit") == "3"
         assert cell(app, "t:bad", "state") == "1 crashed"
-        assert any(n.title == "bad.1 crashed" for n in app._notifications)
+        await wait_until(lambda: any(n.title == "bad.1 crashed" for n in app._notifications))
         ok_pid = pid_of(sup, "ok.1")
         await pilot.press("R")
         await wait_until(lambda: running(sup, "bad.1"))
@@ -219,7 +219,7 @@ async def test_focus_view_and_pane_keys(make_app: MakeApp) -> None:
         await pilot.press("c")
         assert "beta" not in pane.view.visible_text()
         await pilot.press("escape")
-        assert app.mode == "type" and app.focused is app.table
+        assert app.mode == "type" and app.table.has_focus
 
 
 async def test_focus_view_gives_the_pty_the_pane_size(make_app: MakeApp) -> None:

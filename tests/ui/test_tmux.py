@@ -54,6 +54,13 @@ class Tmux:
         for key in keys:
             self.run("send-keys", "-t", "main", "-l", key)
 
+    def start(self, command: str, cwd: Path, width: int = 120, height: int = 40) -> Path:
+        """Run ``command`` in a new session; returns the file its exit status is written to."""
+        status = cwd / "exit-status"
+        script = f"{command}; echo $? > {status}"
+        self.run("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height), "-c", str(cwd), script)
+        return status
+
     def kill(self) -> None:
         """Kill the server and every pane process it still has."""
         self.run("kill-server", check=False)
@@ -63,11 +70,7 @@ def test_installed_command_scales_and_quits_in_a_terminal(tmp_path: Path) -> Non
     write(tmp_path / "Procfile", "web: echo hello-from-$PS on $PORT; exec sleep 60\nworker: exec sleep 60\n")
     tmux = Tmux()
     try:
-        tmux.run(
-            "new-session", "-d", "-s", "main", "-x", "120", "-y", "40", "-c", str(tmp_path),
-            f"{PROCDASH} -t 1 -p 7000",
-        )  # fmt: skip
-        tmux.run("set-option", "-t", "main", "remain-on-exit", "on")
+        status = tmux.start(f"{PROCDASH} -t 1 -p 7000", tmp_path)
         wait_until_sync(lambda: "hello-from-web.1 on 7000" in tmux.screen(), timeout=20)
         screen = tmux.screen()
         assert "procdash" in screen and "web 1 · worker 1" in screen
@@ -77,14 +80,33 @@ def test_installed_command_scales_and_quits_in_a_terminal(tmp_path: Path) -> Non
         wait_until_sync(lambda: "hello-from-web.2 on 7001" in tmux.screen(), timeout=10)
         assert "web 2/2" in tmux.screen()
 
-        procdash_pid = int(tmux.pane("pane_pid"))
-        children = psutil.Process(procdash_pid).children(recursive=True)
+        children = psutil.Process(int(tmux.pane("pane_pid"))).children(recursive=True)
         sleepers = [p for p in children if p.name() == "sleep"]
         assert len(sleepers) == 3
 
         tmux.keys("q")
-        wait_until_sync(lambda: tmux.pane("pane_dead") == "1", timeout=15)
-        assert tmux.pane("pane_dead_status") == "0"
+        wait_until_sync(status.exists, timeout=15)
+        wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
+        assert status.read_text().strip() == "0"
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
+    finally:
+        tmux.kill()
+
+
+def test_sigterm_quits_the_dashboard_gracefully(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "web: echo up; exec sleep 60\n")
+    tmux = Tmux()
+    try:
+        status = tmux.start(f"{PROCDASH} -t 1", tmp_path, 100, 30)
+        wait_until_sync(lambda: "web.1 · running" in tmux.screen(), timeout=20)
+        shell = psutil.Process(int(tmux.pane("pane_pid")))
+        procdash = next(p for p in shell.children() if "procdash" in " ".join(p.cmdline()))
+        sleepers = [p for p in procdash.children(recursive=True) if p.name() == "sleep"]
+        assert len(sleepers) == 1
+        procdash.terminate()  # what `procdash ctl quit` does to a dashboard
+        wait_until_sync(status.exists, timeout=15)
+        wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
+        assert status.read_text().strip() == "0"
         assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
     finally:
         tmux.kill()

@@ -50,4 +50,5 @@ class DashHeader(Static):
         """Display ``text`` unless it is what is already shown."""
         if text != self._last:
             self._last = text
-            self.update(text)
+            # One line, full width, whatever the text: no layout pass (it would reflow every pane).
+            self.update(text, layout=False)

@@ -40,6 +40,7 @@ class LogPane(Vertical):
         self.filter_term: str | None = None
         self.matches = 0
         self.refreshed_at = 0.0  # time.monotonic() of the last refresh_from_buffer by the app
+        self.title_key: object = None  # what the title was built from, to skip rebuilding it
         self._title: str | Text = ""
         self._subtitle = ""
 
@@ -74,6 +75,11 @@ class LogPane(Vertical):
         if subtitle != self._subtitle:
             self._subtitle = subtitle
             self.border_subtitle = Text(subtitle)  # Text, not str: a search term is not markup
+
+    @property
+    def title_text(self) -> str | Text:
+        """The title shown now."""
+        return self._title
 
     def show_subtitle(self, subtitle: str) -> None:
         """Update only the bottom border text."""
