@@ -210,6 +210,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def start_services(args: argparse.Namespace, project: Project, *, dashboard: bool) -> list[Service]:
     """What runs beside the formation in both modes: the control socket, the headless stats summary."""
     services: list[Service] = []
+    control = None
     if not getattr(args, "no_control", False):
         from procdash.control.server import ControlServer, quit_by_signal
 
@@ -221,7 +222,10 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
         from procdash.headless import stdout_is_terminal
         from procdash.stats_report import StatsReporter
 
-        services.append(StatsReporter.for_args(args, project, color=use_color(args, stdout_is_terminal())))
+        reporter = StatsReporter.for_args(args, project, color=use_color(args, stdout_is_terminal()))
+        services.append(reporter)
+        if control is not None:
+            control.usage = lambda: reporter.latest.instances if reporter.latest is not None else None
     return services
 
 

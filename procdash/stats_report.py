@@ -48,6 +48,7 @@ class StatsReporter:
         self.interval = min(interval, every) if interval > 0 else every
         self.sampler = sampler or StatsSampler()
         self.on_added = on_added
+        self.latest: Snapshot | None = None  # the newest sample, which `procdash ctl status` also shows
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -100,7 +101,8 @@ class StatsReporter:
             # Roots are read on the loop (the supervisor is not thread-safe); /proc is read in a thread.
             roots = live_roots(supervisor.instances())
             try:
-                window.append(await asyncio.to_thread(self.sampler.sample, roots))
+                self.latest = await asyncio.to_thread(self.sampler.sample, roots)
+                window.append(self.latest)
             except Exception as exc:  # an unreadable process table must not take the formation down
                 self.system(f"stats stopped: {exc}")
                 return

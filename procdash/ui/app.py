@@ -8,7 +8,7 @@ import contextlib
 import math
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
@@ -19,10 +19,11 @@ from textual.binding import BindingType
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from procdash.control.server import ControlServer
 from procdash.core import events as ev
 from procdash.core.instance import LIVE_STATES, State
 from procdash.core.project import Project
-from procdash.core.stats import StatsSampler, live_roots
+from procdash.core.stats import StatsSampler, Usage, live_roots
 from procdash.core.supervisor import Supervisor
 from procdash.headless import Service
 from procdash.ui import rows as tablerows
@@ -110,6 +111,8 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self._unsubscribe.append(self.supervisor.subscribe(self._on_event))
         self.supervisor.start()
         for service in self.services:
+            if isinstance(service, ControlServer) and service.usage is None:
+                service.usage = self._latest_usage
             try:
                 await service.start(self.supervisor)
             except Exception as exc:  # a broken service must not take the formation down
@@ -145,6 +148,10 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self.supervisor.close()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _latest_usage(self) -> Mapping[str, Usage] | None:
+        """The newest per-instance CPU and memory, for `procdash ctl status`."""
+        return self.metrics.snapshot.instances if self.metrics is not None else None
 
     async def _stop_services(self) -> None:
         """Stop every started service once, newest first."""

@@ -249,3 +249,12 @@ def test_a_loose_socket_directory_is_refused_by_server_and_client(tmp_path: Path
         assert result.stderr == (
             f"procdash: error: {directory}: the control directory has loose permissions 0755; run chmod 700 on it\n"
         )
+
+
+def test_status_shows_cpu_and_memory_when_headless_samples(tmp_path: Path, env: dict[str, str]) -> None:
+    with running(tmp_path, env, "web: sleep 30\n", "--stats", "30", "--stats-interval", "0.2") as formation:
+        wait_until_sync(lambda: by_name(status(formation))["web.1"]["rss"] is not None, 10)
+        web = by_name(status(formation))["web.1"]
+        assert web["rss"] > 100_000 and web["cpu"] is not None and status(formation)["sampled"]
+        human = ctl("status", cwd=tmp_path, env=formation.env).stdout.splitlines()
+        assert human[2].split()[-1] != "-"
