@@ -129,14 +129,7 @@ def load(procfile: Path, formation: str) -> tuple[Any, Any]:
 
     project = load_project(procfile=str(procfile), root=None, env=None, formation=formation, port=None)
     options = SupervisorOptions(timeout=2.0, scrollback=SCROLLBACK, pty_size=(40, 12))
-    supervisor = Supervisor(
-        project.types,
-        project.counts,
-        root=project.root,
-        dotenv=project.dotenv,
-        base_port=project.base_port,
-        options=options,
-    )
+    supervisor = Supervisor.from_project(project, options)
     return project, supervisor
 
 

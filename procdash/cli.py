@@ -179,14 +179,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         scrollback=args.scrollback,
         pty_size=pty_size,
     )
-    supervisor = Supervisor(
-        project.types,
-        project.counts,
-        root=project.root,
-        dotenv=project.dotenv,
-        base_port=project.base_port,
-        options=options,
-    )
+    supervisor = Supervisor.from_project(project, options)
     services = start_services(args, project, dashboard=dashboard)
     if dashboard:
         app_module = importlib.import_module("procdash.ui.app")

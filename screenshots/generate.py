@@ -73,14 +73,10 @@ async def shoot() -> None:
         formation="web=2,worker=2,flaky=1,release=1",
         port=BASE_PORT,
     )
-    supervisor = Supervisor(
-        project.types,
-        project.counts,
-        root=project.root,
-        dotenv=project.dotenv,
-        base_port=project.base_port,
+    supervisor = Supervisor.from_project(
+        project,
         # A long first backoff keeps the crash on screen while the shots are taken.
-        options=SupervisorOptions(timeout=2, restart="on-failure", pty_size=(58, 30), backoff_base=8),
+        SupervisorOptions(timeout=2, restart="on-failure", pty_size=(58, 30), backoff_base=8),
     )
     app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.5))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -28,6 +28,7 @@ from procdash.core.process import (
     spawn,
 )
 from procdash.core.procfile import ProcessType
+from procdash.core.project import Project
 from procdash.core.watchdog import Watchdog
 
 RESTART_POLICIES = ("no", "on-failure", "always")
@@ -84,6 +85,18 @@ class Supervisor:
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._pidfds: dict[int, int] = {}
         self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
+
+    @classmethod
+    def from_project(cls, project: Project, options: SupervisorOptions | None = None) -> Supervisor:
+        """A supervisor for a loaded project: its types, counts, root, .env values and base port."""
+        return cls(
+            project.types,
+            project.counts,
+            root=project.root,
+            dotenv=project.dotenv,
+            base_port=project.base_port,
+            options=options,
+        )
 
     # ----- observation -------------------------------------------------------------------------------
 

@@ -43,14 +43,7 @@ def make_app(tmp_path: Path) -> MakeApp:
     ) -> ProcdashApp:
         write(tmp_path / "Procfile", procfile)
         project = load_project(procfile=str(tmp_path / "Procfile"), root=None, env=None, formation=formation, port=port)
-        supervisor = Supervisor(
-            project.types,
-            project.counts,
-            root=project.root,
-            dotenv=project.dotenv,
-            base_port=project.base_port,
-            options=SupervisorOptions(timeout=timeout, **options),  # type: ignore[arg-type]
-        )
+        supervisor = Supervisor.from_project(project, SupervisorOptions(timeout=timeout, **options))  # type: ignore[arg-type]
         return ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=stats_interval))
 
     return build
