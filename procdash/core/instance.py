@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from procdash.core.process import Child
+    from procdash.core.watch import ChildWatch
 
 
 class State(str, enum.Enum):
@@ -57,9 +58,7 @@ class Instance:
     retiring: bool = False
     stop_requested: bool = False
     restart_requested: bool = False
-    reaped: bool = False
-    eof: bool = False
-    returncode: int | None = None
+    watch: ChildWatch | None = field(default=None, repr=False)
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
 
     @property
@@ -71,6 +70,11 @@ class Instance:
     def alive(self) -> bool:
         """Whether a process of this instance exists (or is being drained)."""
         return self.child is not None
+
+    @property
+    def reaped(self) -> bool:
+        """Whether the current process has exited while its output is still being drained."""
+        return self.watch is not None and self.watch.reaped
 
     @property
     def uptime(self) -> float | None:

@@ -17,18 +17,10 @@ from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
 from procdash.core.lines import DEFAULT_MAX_LINE, LineAssembler
 from procdash.core.logbuffer import DEFAULT_SCROLLBACK, LogBuffer
-from procdash.core.process import (
-    READ_SIZE,
-    close_child_fds,
-    describe_status,
-    group_alive,
-    read_chunk,
-    resize,
-    signal_group,
-    spawn,
-)
+from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
+from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
 
 RESTART_POLICIES = ("no", "on-failure", "always")
@@ -83,7 +75,6 @@ class Supervisor:
         self._subscribers: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self._pidfds: dict[int, int] = {}
         self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
 
     @classmethod
@@ -316,8 +307,6 @@ class Supervisor:
         inst.cancel_timers()
         inst.retry_at = None
         inst.restart_requested = False
-        inst.reaped = inst.eof = False
-        inst.returncode = None
         self._set_state(inst, State.STARTING)
         opts = self.options
         env = child_env(
@@ -330,105 +319,39 @@ class Supervisor:
             inst.log.append(message)
             self._emit(ev.Output(inst, [message]))
             inst.started_at = time.monotonic()
-            inst.returncode = 127
             self._after_exit(inst, 127, "spawn failed")
             return
         inst.child = child
         inst.pid = child.pid
         inst.started_at = time.monotonic()
         inst.started_wall = time.time()
-        loop.add_reader(child.output_fd, self._on_readable, inst)
-        self._watch_exit(inst)
+        inst.watch = ChildWatch(
+            loop,
+            child,
+            inst.assembler,
+            on_lines=lambda lines: self._publish(inst, lines),
+            on_exit=lambda: self._on_exit(inst),
+            on_done=lambda returncode: self._finalize(inst, returncode),
+            drain_grace=opts.drain_grace,
+        )
+        inst.watch.start()
         if self._watchdog is not None:
             self._watchdog.add(child.pid)
         self._set_state(inst, State.RUNNING)
         self._emit(ev.Started(inst))
 
-    def _watch_exit(self, inst: Instance) -> None:
-        """Get told when the child exits: a pidfd on the loop, or polling where pidfds are missing."""
-        assert inst.child is not None
-        loop = self._require_loop()
-        pid = inst.child.pid
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            self._poll_exit(inst)
-            return
-        self._pidfds[pid] = pidfd
-        loop.add_reader(pidfd, self._on_reaped, inst)
+    def _publish(self, inst: Instance, lines: list[str]) -> None:
+        """Store new lines in the instance's log and tell subscribers."""
+        inst.log.extend(lines)
+        self._emit(ev.Output(inst, lines))
 
-    def _poll_exit(self, inst: Instance) -> None:
-        """Fallback exit detection for kernels without pidfd_open."""
-        if inst.child is None or inst.reaped:
-            return
-        if inst.child.popen.poll() is not None:
-            self._on_reaped(inst)
-        else:
-            inst.timers.append(self._require_loop().call_later(0.05, self._poll_exit, inst))
-
-    def _on_readable(self, inst: Instance) -> None:
-        """Read what the child wrote (a few chunks at most, to stay fair) and publish complete lines."""
-        child = inst.child
-        if child is None:
-            return
-        lines: list[str] = []
-        for _ in range(16):
-            data = read_chunk(child.output_fd)
-            if data is None:
-                self._require_loop().remove_reader(child.output_fd)
-                inst.eof = True
-                lines.extend(inst.assembler.flush())
-                break
-            if not data:
-                break
-            lines.extend(inst.assembler.feed(data))
-            if len(data) < READ_SIZE and not child.uses_pty:
-                break
-        if lines:
-            inst.log.extend(lines)
-            self._emit(ev.Output(inst, lines))
-        if inst.eof and inst.reaped:
-            self._finalize(inst)
-
-    def _on_reaped(self, inst: Instance) -> None:
-        """The main process exited: reap it, clean up stragglers in its group, then finish draining."""
-        child = inst.child
-        if child is None or inst.reaped:
-            return
-        pidfd = self._pidfds.pop(child.pid, None)
-        if pidfd is not None:
-            self._require_loop().remove_reader(pidfd)
-            os.close(pidfd)
-        returncode = child.popen.poll()
-        if returncode is None:
-            returncode = child.popen.wait()
-        inst.reaped = True
-        inst.returncode = returncode
-        if group_alive(child.pid):
-            # Background jobs left in the group would hold the output open: ask them to go too.
-            signal_group(child.pid, signal.SIGTERM)
-            signal_group(child.pid, signal.SIGCONT)
+    def _on_exit(self, inst: Instance) -> None:
+        """The main process is reaped; background jobs left in its group would hold the output open."""
+        if inst.pid is not None and group_alive(inst.pid):
+            signal_group(inst.pid, signal.SIGTERM)
+            signal_group(inst.pid, signal.SIGCONT)
             if inst.state is not State.STOPPING:
                 inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
-        if inst.eof:
-            self._finalize(inst)
-        else:
-            self._drain(inst, None)
-
-    def _drain(self, inst: Instance, group_gone_at: float | None) -> None:
-        """Wait for end of output after exit, bounded once the group is gone (an escaped daemon may hold it)."""
-        if inst.child is None:
-            return
-        self._on_readable(inst)
-        if inst.child is None:
-            return
-        now = time.monotonic()
-        if group_gone_at is None and not group_alive(inst.child.pid):
-            group_gone_at = now
-        if group_gone_at is not None and now - group_gone_at >= self.options.drain_grace:
-            self._finalize(inst)
-            return
-        inst.timers.append(self._require_loop().call_later(0.02, self._drain, inst, group_gone_at))
 
     def _terminate(self, inst: Instance) -> None:
         """Send SIGTERM to the instance's group and SIGKILL it if it outlives the timeout."""
@@ -445,25 +368,18 @@ class Supervisor:
         if inst.child is not None and signal_group(inst.child.pid, signal.SIGKILL):
             self._emit(ev.Notice(f"{inst.name} did not stop within {self.options.timeout:g}s: killed", inst))
 
-    def _finalize(self, inst: Instance) -> None:
+    def _finalize(self, inst: Instance, returncode: int) -> None:
         """Output drained and process reaped: record the exit and apply the restart policy."""
         child = inst.child
         if child is None:
             return
-        loop = self._require_loop()
-        if not inst.eof:
-            loop.remove_reader(child.output_fd)
-            rest = inst.assembler.flush()
-            if rest:
-                inst.log.extend(rest)
-                self._emit(ev.Output(inst, rest))
         close_child_fds(child)
         inst.child = None
+        inst.watch = None
         inst.pid = None
         inst.cancel_timers()
         if self._watchdog is not None and not group_alive(child.pid):
             self._watchdog.remove(child.pid)
-        returncode = inst.returncode if inst.returncode is not None else 0
         code, description = describe_status(returncode)
         self._after_exit(inst, code, description)
 
