@@ -8,42 +8,24 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from procdash.core import events as ev
 from procdash.core.env import child_env
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
-from procdash.core.lines import DEFAULT_MAX_LINE, LineAssembler
-from procdash.core.logbuffer import DEFAULT_SCROLLBACK, LogBuffer
+from procdash.core.lines import LineAssembler
+from procdash.core.logbuffer import LogBuffer
+from procdash.core.options import RESTART_POLICIES as RESTART_POLICIES
+from procdash.core.options import SupervisorOptions as SupervisorOptions
+from procdash.core.options import backoff_delay, count_failure, wants_restart
 from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
 from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
 
-RESTART_POLICIES = ("no", "on-failure", "always")
 Subscriber = Callable[[ev.Event], None]
-
-
-@dataclass
-class SupervisorOptions:
-    """Tunables for the supervisor; the defaults follow Foreman, honcho and overmind."""
-
-    timeout: float = 5.0
-    restart: str = "no"
-    use_pty: bool = True
-    color: bool = True
-    scrollback: int = DEFAULT_SCROLLBACK
-    max_line: int = DEFAULT_MAX_LINE
-    backoff_base: float = 1.0
-    backoff_cap: float = 30.0
-    reset_after: float = 10.0
-    max_fast_failures: int = 5
-    pty_size: tuple[int, int] = (120, 40)
-    drain_grace: float = 0.5
-    watchdog: bool = True
 
 
 class Supervisor:
@@ -406,24 +388,20 @@ class Supervisor:
 
     def _apply_policy(self, inst: Instance, code: int, description: str, uptime: float) -> None:
         """Unrequested exit: restart with exponential backoff per policy, or give up as fatal."""
-        opts = self.options
         failed = code != 0
-        wants_restart = opts.restart == "always" or (opts.restart == "on-failure" and failed)
         inst.state = State.CRASHED if failed else State.EXITED
-        if not wants_restart:
+        if not wants_restart(self.options, failed=failed):
             self._emit(ev.Exited(inst, code, description, False, False))
             self._emit(ev.StateChanged(inst))
             return
-        if uptime >= opts.reset_after:
-            inst.fast_failures = 0
-        inst.fast_failures += 1
-        if inst.fast_failures >= opts.max_fast_failures:
+        inst.fast_failures = count_failure(self.options, inst.fast_failures, uptime)
+        delay = backoff_delay(self.options, inst.fast_failures)
+        if delay is None:
             inst.state = State.FATAL
             self._emit(ev.Exited(inst, code, description, False, False))
             self._emit(ev.Fatal(inst, inst.fast_failures))
             self._emit(ev.StateChanged(inst))
             return
-        delay = min(opts.backoff_base * 2 ** (inst.fast_failures - 1), opts.backoff_cap)
         inst.state = State.BACKOFF
         inst.retry_at = time.monotonic() + delay
         inst.timers.append(self._require_loop().call_later(delay, self._retry, inst))
