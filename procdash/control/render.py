@@ -6,37 +6,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from procdash.core.units import duration, size
+
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
 COLUMNS = ("NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "EXIT", "CPU", "MEM")
-
-
-def duration(seconds: float | None) -> str:
-    """``45s``, ``12m03s``, ``3h07m``, ``2d04h``; ``-`` for none."""
-    if seconds is None:
-        return "-"
-    total = int(seconds)
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
-
-
-def size(value: int | None) -> str:
-    """Bytes as ``812K``, ``45.2M``, ``1.3G``; ``-`` for none."""
-    if value is None:
-        return "-"
-    amount = float(value)
-    for unit in ("B", "K", "M", "G"):
-        if amount < 1024 or unit == "G":
-            return f"{amount:.0f}{unit}" if unit in ("B", "K") else f"{amount:.1f}{unit}"
-        amount /= 1024
-    return f"{amount:.1f}T"  # pragma: no cover - the loop returns at G
 
 
 def state_cell(inst: dict[str, Any]) -> str:
@@ -69,11 +42,11 @@ def row(inst: dict[str, Any]) -> list[str]:
         state_cell(inst),
         text(inst.get("pid")),
         text(inst.get("port")),
-        duration(inst.get("uptime")),
+        duration(inst.get("uptime")) or "-",
         text(inst.get("restarts")),
         exit_cell(inst),
         "-" if cpu is None else f"{cpu:.1f}%",
-        size(inst.get("rss")),
+        size(inst.get("rss")) or "-",
     ]
 
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from procdash.core.instance import Instance, State
+from procdash.core.units import duration as duration
+from procdash.core.units import size as size
 
 # One colour per type, in Procfile order: no red (the dashboard keeps it for crashes), and magenta,
 # which Textual's dark themes draw close to red, only after every other colour.
@@ -116,42 +118,6 @@ def exit_text(inst: Instance) -> str:
     if description.startswith("exit "):
         return description[5:]
     return description or str(inst.exit_code)
-
-
-def duration(seconds: float | None) -> str:
-    """A compact uptime: 42s, 4m03s, 34m, 1h02m, 3d04h; empty when not running.
-
-    Seconds stop showing after ten minutes, so an idle table changes once a minute, not every second.
-    """
-    if seconds is None:
-        return ""
-    total = int(seconds)
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 10:
-        return f"{minutes}m{secs:02d}s"
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
-
-
-def size(num_bytes: int | None) -> str:
-    """A memory size that fits six columns: 812K, 45.2M, 1.3G."""
-    if num_bytes is None:
-        return ""
-    value = float(num_bytes)
-    for unit in ("B", "K", "M", "G"):
-        if value < 1000 or unit == "G":
-            if unit in ("B", "K") or value >= 100:
-                return f"{value:.0f}{unit}"
-            return f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}T"  # pragma: no cover - the loop returns at G
 
 
 def percent(value: float | None) -> str:
