@@ -26,6 +26,9 @@ class Child:
     output_fd: int
     anchor_fd: int  # pty master; closing it (or procdash dying) hangs up the child's session
     uses_pty: bool
+    # In pipe mode procdash keeps the pty's slave open too, so that what a child writes to /dev/tty can
+    # be read from the master (never EIO while nobody else has it open) instead of blocking the child.
+    tty_slave_fd: int | None = None
 
     @property
     def pid(self) -> int:
@@ -69,14 +72,17 @@ def spawn(
         os.close(master)
         os.close(slave)
         raise
-    os.close(slave)
     if use_pty:
+        os.close(slave)
         output_fd = master
+        tty_slave_fd = None
     else:
         assert popen.stdout is not None
         output_fd = popen.stdout.fileno()
+        os.set_blocking(master, False)
+        tty_slave_fd = slave
     os.set_blocking(output_fd, False)
-    return Child(popen=popen, output_fd=output_fd, anchor_fd=master, uses_pty=use_pty)
+    return Child(popen=popen, output_fd=output_fd, anchor_fd=master, uses_pty=use_pty, tty_slave_fd=tty_slave_fd)
 
 
 def read_chunk(fd: int) -> bytes | None:
@@ -100,6 +106,9 @@ def close_child_fds(child: Child) -> None:
             child.popen.stdout.close()
     with contextlib.suppress(OSError):
         os.close(child.anchor_fd)
+    if child.tty_slave_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(child.tty_slave_fd)
 
 
 def signal_group(pgid: int, sig: int) -> bool:

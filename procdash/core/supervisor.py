@@ -315,6 +315,7 @@ class Supervisor:
             on_exit=lambda: self._on_exit(inst),
             on_done=lambda returncode: self._finalize(inst, returncode),
             drain_grace=opts.drain_grace,
+            tty_assembler=None if opts.use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
         )
         inst.watch.start()
         if self._watchdog is not None:

@@ -32,6 +32,7 @@ class ChildWatch:
         on_exit: Callable[[], None],
         on_done: Callable[[int], None],
         drain_grace: float,
+        tty_assembler: LineAssembler | None = None,
     ) -> None:
         self.loop = loop
         self.child = child
@@ -40,6 +41,8 @@ class ChildWatch:
         self.on_exit = on_exit
         self.on_done = on_done
         self.drain_grace = drain_grace
+        # Pipe mode only: lines a child writes to /dev/tty (a password prompt, say) join the same log.
+        self.tty_assembler = tty_assembler if child.tty_slave_fd is not None else None
         self.eof = False
         self.returncode: int | None = None
         self.finished = False
@@ -54,6 +57,8 @@ class ChildWatch:
     def start(self) -> None:
         """Begin watching output and exit."""
         self.loop.add_reader(self.child.output_fd, self.read)
+        if self.tty_assembler is not None:
+            self.loop.add_reader(self.child.anchor_fd, self.read_tty)
         try:
             self._pidfd = os.pidfd_open(self.child.pid)
         except (AttributeError, OSError):
@@ -82,6 +87,18 @@ class ChildWatch:
             self.on_lines(lines)
         if self.eof and self.reaped:
             self._finish()
+
+    def read_tty(self) -> None:
+        """Read what the child wrote to /dev/tty in pipe mode and publish complete lines."""
+        if self.tty_assembler is None:
+            return
+        data = read_chunk(self.child.anchor_fd)
+        if data is None:
+            self.loop.remove_reader(self.child.anchor_fd)
+            return
+        lines = self.tty_assembler.feed(data)
+        if lines:
+            self.on_lines(lines)
 
     def _poll_exit(self) -> None:
         """Fallback exit detection for kernels without pidfd_open."""
@@ -130,9 +147,14 @@ class ChildWatch:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        rest: list[str] = []
+        if self.tty_assembler is not None:
+            self.read_tty()
+            self.loop.remove_reader(self.child.anchor_fd)
+            rest.extend(self.tty_assembler.flush())
         if not self.eof:
             self.loop.remove_reader(self.child.output_fd)
-            rest = self.assembler.flush()
-            if rest:
-                self.on_lines(rest)
+            rest.extend(self.assembler.flush())
+        if rest:
+            self.on_lines(rest)
         self.on_done(self.returncode if self.returncode is not None else 0)

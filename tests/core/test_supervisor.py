@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -299,21 +298,6 @@ def test_stop_all_cancels_pending_backoff(tmp_path: Path) -> None:
     run(sup, body)
 
 
-def test_hangup_anchor_takes_down_children_when_the_master_closes(tmp_path: Path) -> None:
-    """What happens on SIGKILL of procdash, shown in-process: closing the pty master hangs up the session."""
-    sup = make({"web": "echo up; sleep 30"}, root=tmp_path, use_pty=False, watchdog=False)
-
-    async def body(sup: Supervisor) -> None:
-        inst = sup.find("web.1")
-        assert inst is not None and inst.child is not None
-        await wait_until(lambda: inst.log.tail(1) == ["up"])
-        os.close(inst.child.anchor_fd)
-        await asyncio.wait_for(sup.wait_idle(), 5)
-        assert inst.exit_description == "SIGHUP"
-
-    run(sup, body)
-
-
 def test_signal_names_in_exit_description(tmp_path: Path) -> None:
     sup = make({"seg": "kill -SEGV $$"}, root=tmp_path)
 
@@ -322,5 +306,21 @@ def test_signal_names_in_exit_description(tmp_path: Path) -> None:
         inst = sup.find("seg.1")
         assert inst is not None
         assert (inst.exit_code, inst.exit_description) == (128 + signal.SIGSEGV, "SIGSEGV")
+
+    run(sup, body)
+
+
+def test_pipe_mode_shows_what_a_child_writes_to_dev_tty_and_never_blocks_it(tmp_path: Path) -> None:
+    # 20 KB to /dev/tty would fill an unread pty and block the child for ever.
+    command = "echo out; echo prompt: > /dev/tty; head -c 20000 /dev/zero | tr '\\0' x > /dev/tty; echo done"
+    sup = make({"tty": command}, root=tmp_path, use_pty=False)
+
+    async def body(sup: Supervisor) -> None:
+        await asyncio.wait_for(sup.wait_idle(), 10)
+        inst = sup.find("tty.1")
+        assert inst is not None and inst.exit_code == 0
+        lines = inst.log.slice(0, 100)
+        assert {"out", "prompt:", "done"} <= set(lines)
+        assert "".join(line.removesuffix("[cut]") for line in lines if line.startswith("x")) == "x" * 20000
 
     run(sup, body)
