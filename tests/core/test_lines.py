@@ -119,3 +119,28 @@ def test_logbuffer_matches_a_model_under_random_batches() -> None:
         model.extend(batch)
         assert buf.slice(0, len(model)) == model[-50:]
         assert buf.dropped == max(0, len(model) - 50)
+
+
+def test_logbuffer_character_budget_matches_a_model() -> None:
+    rng = random.Random(11)
+    buf = LogBuffer(40, max_chars=300)
+    model: list[str] = []
+    held_from = 0  # index in model of the oldest line the buffer should still hold
+    for round_ in range(400):
+        batch = [f"{round_}:" + "x" * rng.choice([0, 3, 20, 90, 400]) for _ in range(rng.randint(0, 60))]
+        buf.extend(batch)
+        model.extend(batch)
+        held_from = max(held_from, len(model) - 40)
+        while sum(map(len, model[held_from:])) > 300 and len(model) - held_from > 1:
+            held_from += 1
+        assert buf.first_seq == held_from and buf.next_seq == len(model)
+        assert buf.slice(0, len(model)) == model[held_from:]
+        assert buf.dropped == held_from and len(buf) == len(model) - held_from
+        if len(buf):
+            assert buf.get(held_from) == model[held_from] and buf.tail(1) == model[-1:]
+
+
+def test_logbuffer_keeps_the_newest_line_even_over_budget() -> None:
+    buf = LogBuffer(10, max_chars=5)
+    buf.extend(["a" * 50, "b" * 60])
+    assert buf.slice(0, 10) == ["b" * 60] and buf.dropped == 1 and buf.first_seq == 1
