@@ -205,10 +205,10 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
     services: list[Service] = []
     control = None
     if not getattr(args, "no_control", False):
-        from procdash.control.server import ControlServer, quit_by_signal
+        from procdash.control.server import ControlServer
 
-        # ``ctl quit`` in the dashboard takes the app's own SIGTERM path; headless just stops everything.
-        control = ControlServer(project.procfile, project.root, on_quit=quit_by_signal if dashboard else None)
+        # ``ctl quit`` stops everything; the dashboard replaces that with its own quit (progress on screen).
+        control = ControlServer(project.procfile, project.root)
         control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
         services.append(control)
     if getattr(args, "stats", 0) > 0 and not dashboard:

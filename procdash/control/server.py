@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,11 +24,6 @@ IDLE_TIMEOUT = 300.0  # seconds a connection may sit without sending a request
 RESPONSE_TIMEOUT = 30.0  # seconds a client has to take a response off the socket
 STOP_TIMEOUT = 2.0
 READ_CHUNK = 64 * 1024
-
-
-def quit_by_signal() -> None:
-    """Quit as if SIGTERM arrived: the dashboard's own graceful shutdown runs, quit screen included."""
-    os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Connection:

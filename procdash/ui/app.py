@@ -111,8 +111,9 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self._unsubscribe.append(self.supervisor.subscribe(self._on_event))
         self.supervisor.start()
         for service in self.services:
-            if isinstance(service, ControlServer) and service.usage is None:
-                service.usage = self._latest_usage
+            if isinstance(service, ControlServer):
+                service.usage = service.usage or self._latest_usage
+                service.on_quit = self._quit_from_ctl
             try:
                 await service.start(self.supervisor)
             except Exception as exc:  # a broken service must not take the formation down
@@ -148,6 +149,11 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self.supervisor.close()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _quit_from_ctl(self) -> None:
+        """``procdash ctl quit``: the same graceful quit as ``q``, but never the second press that kills."""
+        if not self._quitting:
+            self.action_request_quit()
 
     def _latest_usage(self) -> Mapping[str, Usage] | None:
         """The newest per-instance CPU and memory, for `procdash ctl status`."""

@@ -103,7 +103,35 @@ def test_sigterm_quits_the_dashboard_gracefully(tmp_path: Path) -> None:
         procdash = next(p for p in shell.children() if "procdash" in " ".join(p.cmdline()))
         sleepers = [p for p in procdash.children(recursive=True) if p.name() == "sleep"]
         assert len(sleepers) == 1
-        procdash.terminate()  # what `procdash ctl quit` does to a dashboard
+        procdash.terminate()
+        wait_until_sync(status.exists, timeout=15)
+        wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
+        assert status.read_text().strip() == "0"
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
+    finally:
+        tmux.kill()
+
+
+def test_ctl_drives_the_dashboard_and_quits_it(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "web: echo up-$PS; exec sleep 60\n")
+    tmux = Tmux()
+
+    def ctl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(PROCDASH), "ctl", *args], cwd=tmp_path, capture_output=True, text=True, timeout=20, env=tmux.env
+        )
+
+    try:
+        status = tmux.start(f"{PROCDASH} -t 1", tmp_path, 100, 30)
+        wait_until_sync(lambda: "web.1 · running" in tmux.screen(), timeout=20)
+        assert ctl("scale", "web=2").returncode == 0
+        wait_until_sync(lambda: "web 2/2" in tmux.screen(), timeout=10)
+        table = ctl("status")
+        assert table.returncode == 0 and "web.2" in table.stdout
+        shell = psutil.Process(int(tmux.pane("pane_pid")))
+        sleepers = [p for p in shell.children(recursive=True) if p.name() == "sleep"]
+        assert len(sleepers) == 2
+        assert ctl("quit").returncode == 0
         wait_until_sync(status.exists, timeout=15)
         wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
         assert status.read_text().strip() == "0"
