@@ -124,8 +124,9 @@ class Watchdog:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # It must outlive procdash to do its job (``pkill -f procdash`` matches it too); it exits on its own.
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     guard(float(sys.argv[1]) if len(sys.argv) > 1 else 5.0)
     # Nothing is buffered and procdash waits for this exit: skip interpreter teardown (about 5 ms).
     os._exit(0)

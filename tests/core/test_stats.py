@@ -225,13 +225,18 @@ def test_really_recycled_pid_is_not_confused_with_the_old_process(children: Chil
     first_cpu = cpu_seconds(pid)
     children.kill(first)
     second = None
-    for _ in range(20):
-        NS_LAST_PID.write_text(str(pid - 1))
-        candidate = children.python(BUSY)
-        if candidate.pid == pid:
-            second = candidate
-            break
-        children.kill(candidate)  # another process took the pid first; try again
+    # Put the pid counter back afterwards, so later tests never see recently freed pids handed out again.
+    resume_after = int(NS_LAST_PID.read_text())
+    try:
+        for _ in range(20):
+            NS_LAST_PID.write_text(str(pid - 1))
+            candidate = children.python(BUSY)
+            if candidate.pid == pid:
+                second = candidate
+                break
+            children.kill(candidate)  # another process took the pid first; try again
+    finally:
+        NS_LAST_PID.write_text(str(max(resume_after, int(NS_LAST_PID.read_text()))))
     if second is None:
         pytest.skip("could not get the kernel to hand out the same pid again")
     wait_until_sync(lambda: cpu_seconds(pid) >= 0.05, timeout=10)
