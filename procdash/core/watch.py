@@ -44,6 +44,7 @@ class ChildWatch:
         # Pipe mode only: lines a child writes to /dev/tty (a password prompt, say) join the same log.
         self.tty_assembler = tty_assembler if child.tty_slave_fd is not None else None
         self.eof = False
+        self.tty_eof = self.tty_assembler is None
         self.returncode: int | None = None
         self.finished = False
         self._pidfd: int | None = None
@@ -85,20 +86,29 @@ class ChildWatch:
                 break
         if lines:
             self.on_lines(lines)
-        if self.eof and self.reaped:
+        if self.eof and self.tty_eof and self.reaped:
             self._finish()
 
     def read_tty(self) -> None:
         """Read what the child wrote to /dev/tty in pipe mode and publish complete lines."""
-        if self.tty_assembler is None:
+        if self.tty_assembler is None or self.tty_eof or self.finished:
             return
-        data = read_chunk(self.child.anchor_fd)
-        if data is None:
-            self.loop.remove_reader(self.child.anchor_fd)
-            return
-        lines = self.tty_assembler.feed(data)
+        lines: list[str] = []
+        for _ in range(READS_PER_WAKEUP):
+            data = read_chunk(self.child.anchor_fd)
+            if data is None:
+                # EIO: every slave is closed (ours too, after the exit), so nothing more can come.
+                self.loop.remove_reader(self.child.anchor_fd)
+                self.tty_eof = True
+                lines.extend(self.tty_assembler.flush())
+                break
+            if not data:
+                break
+            lines.extend(self.tty_assembler.feed(data))
         if lines:
             self.on_lines(lines)
+        if self.eof and self.tty_eof and self.reaped:
+            self._finish()
 
     def _poll_exit(self) -> None:
         """Fallback exit detection for kernels without pidfd_open."""
@@ -120,7 +130,11 @@ class ChildWatch:
         returncode = self.child.popen.poll()
         self.returncode = returncode if returncode is not None else self.child.popen.wait()
         self.on_exit()
-        if self.eof:
+        if self.child.tty_slave_fd is not None:
+            # Let the pty report end of stream once the child's own holders are gone too.
+            os.close(self.child.tty_slave_fd)
+            self.child.tty_slave_fd = None
+        if self.eof and self.tty_eof:
             self._finish()
         else:
             self._drain(None)
@@ -129,6 +143,7 @@ class ChildWatch:
         """Keep reading after the exit until end of stream, bounded once the group is gone."""
         self._timer = None
         self.read()
+        self.read_tty()
         if self.finished:
             return
         now = time.monotonic()
@@ -148,8 +163,7 @@ class ChildWatch:
             self._timer.cancel()
             self._timer = None
         rest: list[str] = []
-        if self.tty_assembler is not None:
-            self.read_tty()
+        if self.tty_assembler is not None and not self.tty_eof:
             self.loop.remove_reader(self.child.anchor_fd)
             rest.extend(self.tty_assembler.flush())
         if not self.eof:
