@@ -66,6 +66,14 @@ class Tmux:
         self.run("kill-server", check=False)
 
 
+def assert_quit_cleanly(status: Path, sleepers: list[psutil.Process]) -> None:
+    """procdash in the pane exited 0 (the status file the pane's shell writes) and left no child running."""
+    wait_until_sync(status.exists, timeout=15)
+    wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
+    assert status.read_text().strip() == "0"
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
+
+
 def test_installed_command_scales_and_quits_in_a_terminal(tmp_path: Path) -> None:
     write(tmp_path / "Procfile", "web: echo hello-from-$PS on $PORT; exec sleep 60\nworker: exec sleep 60\n")
     tmux = Tmux()
@@ -85,10 +93,7 @@ def test_installed_command_scales_and_quits_in_a_terminal(tmp_path: Path) -> Non
         assert len(sleepers) == 3
 
         tmux.keys("q")
-        wait_until_sync(status.exists, timeout=15)
-        wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
-        assert status.read_text().strip() == "0"
-        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
+        assert_quit_cleanly(status, sleepers)
     finally:
         tmux.kill()
 
@@ -104,10 +109,7 @@ def test_sigterm_quits_the_dashboard_gracefully(tmp_path: Path) -> None:
         sleepers = [p for p in procdash.children(recursive=True) if p.name() == "sleep"]
         assert len(sleepers) == 1
         procdash.terminate()
-        wait_until_sync(status.exists, timeout=15)
-        wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
-        assert status.read_text().strip() == "0"
-        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
+        assert_quit_cleanly(status, sleepers)
     finally:
         tmux.kill()
 
@@ -132,9 +134,6 @@ def test_ctl_drives_the_dashboard_and_quits_it(tmp_path: Path) -> None:
         sleepers = [p for p in shell.children(recursive=True) if p.name() == "sleep"]
         assert len(sleepers) == 2
         assert ctl("quit").returncode == 0
-        wait_until_sync(status.exists, timeout=15)
-        wait_until_sync(lambda: status.read_text().strip() != "", timeout=5)
-        assert status.read_text().strip() == "0"
-        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleepers)
+        assert_quit_cleanly(status, sleepers)
     finally:
         tmux.kill()
