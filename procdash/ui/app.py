@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.timer import Timer
@@ -169,6 +169,12 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
                 await service.stop()
             except Exception as exc:
                 self.log.error(f"service {service!r} failed to stop: {exc}")
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Keys queued behind one that opened the prompt are typed into it, not run as commands."""
+        if self.query_one(PromptBar).catch_stray_key(event):
+            return
+        await super()._on_key(event)
 
     # ----- quitting ----------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -51,7 +51,23 @@ class PromptBar(Horizontal):
         with self._input.prevent(Input.Changed):
             self._input.value = term
         self._input.cursor_position = len(term)
-        self._input.focus()
+        # At once, not through Widget.focus() (which waits for the next loop turn): keys that came in the
+        # same burst as "/" are already queued behind it and must be typed into the prompt, in order.
+        self.screen.set_focus(self._input)
+
+    def catch_stray_key(self, event: events.Key) -> bool:
+        """Type a printable key into the open prompt when it reached the app from another widget.
+
+        Keys of one burst are handed to the widget focused when each was read, so those behind "/" sit
+        in the table's (or a pane's) queue and bubble up unhandled once the prompt has the focus; they
+        belong in the prompt, in order. Keys typed into the input itself never bubble (it stops them).
+        """
+        if not (self.display and self.screen.focused is self._input and event.is_printable and event.character):
+            return False
+        event.stop()
+        event.prevent_default()
+        self._input.insert_text_at_cursor(event.character)
+        return True
 
     @property
     def term(self) -> str:
