@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import psutil
 from pathlib import Path
+
+import psutil
 
 from tests.helpers import wait_until_sync, write
 from tests.ui.test_tmux import PROCDASH, Tmux, assert_quit_cleanly, pytestmark  # noqa: F401
