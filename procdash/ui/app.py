@@ -171,10 +171,11 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
                 self.log.error(f"service {service!r} failed to stop: {exc}")
 
     async def _on_key(self, event: events.Key) -> None:
-        """Keys queued behind one that opened the prompt are typed into it, not run as commands."""
-        if self.query_one(PromptBar).catch_stray_key(event):
-            return
-        await super()._on_key(event)
+        """Keys queued behind one that opened the prompt are typed into it, not run as commands.
+
+        Textual calls every class's ``_on_key`` along the MRO; a caught key prevents App's (the bindings).
+        """
+        self.query_one(PromptBar).catch_stray_key(event)
 
     # ----- quitting ----------------------------------------------------------------------------------
 
@@ -184,6 +185,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
             self.action_kill_now()
             return
         self._quitting = True
+        self.mark_table_dirty()
         self.push_screen(QuitScreen(self.supervisor))
         self._graceful_exit()
 
@@ -299,7 +301,9 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
 
     def _refresh_header(self) -> None:
         """The header line."""
-        self.query_one(DashHeader).show(header_text(self._procfile, self.supervisor, self.metrics))
+        header = self.query_one(DashHeader)
+        width = header.size.width or self.size.width
+        header.show(header_text(self._procfile, self.supervisor, self.metrics, width, quitting=self._quitting))
 
     def on_resize(self) -> None:
         """A new terminal size: columns may fit differently."""

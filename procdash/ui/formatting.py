@@ -120,6 +120,11 @@ def exit_text(inst: Instance) -> str:
     return description or str(inst.exit_code)
 
 
+def all_done(slots: Sequence[Instance], desired: int) -> bool:
+    """Whether every wanted instance of a type ended by itself with code 0 (a finished one-off task)."""
+    return desired > 0 and len(slots) >= desired and all(inst.state is State.EXITED for inst in slots)
+
+
 def percent(value: float | None) -> str:
     """A CPU percentage (100 = one core): 0.4%, 12%, 250%."""
     if value is None:

@@ -22,20 +22,55 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def header_text(procfile: str, supervisor: Supervisor, metrics: Metrics | None) -> Text:
-    """Everything the header shows, as one line of styled text."""
-    running = {
-        t.name: sum(1 for inst in supervisor.slots[t.name] if inst.state is State.RUNNING) for t in supervisor.types
-    }
+def header_text(
+    procfile: str, supervisor: Supervisor, metrics: Metrics | None, width: int = 0, *, quitting: bool = False
+) -> Text:
+    """Everything the header shows, as one line fitting ``width`` cells (0: no limit).
+
+    The totals are what the person looks for at a glance, so they always stay; the Procfile path and
+    then the type list are elided to make room.
+    """
+    totals = Text()
+    if quitting:
+        # The sampler no longer sees a process that is being reaped: count what the quit dialog lists.
+        stopping = sum(1 for inst in supervisor.instances() if inst.alive)
+        totals.append(f"  quitting · {stopping} stopping", style="bold yellow")
+    elif metrics is not None:
+        total = metrics.snapshot.total
+        totals.append(f"  cpu {fmt.percent(total.cpu_percent)}", style="cyan")
+        totals.append(f" · mem {fmt.size(total.rss)}", style="cyan")
+        totals.append(f" · {total.processes} procs", style="dim")
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(" procdash ", style="bold reverse")
-    text.append(f" {procfile} ", style="dim")
-    text.append(fmt.formation_summary(running, dict(supervisor.desired)), style="bold")
-    if metrics is not None:
-        total = metrics.snapshot.total
-        text.append(f"  cpu {fmt.percent(total.cpu_percent)}", style="cyan")
-        text.append(f" · mem {fmt.size(total.rss)}", style="cyan")
-        text.append(f" · {total.processes} procs", style="dim")
+    room = width - text.cell_len - totals.cell_len if width else 1 << 30
+    path = f" {procfile} "
+    if len(path) > max(12, room // 3):
+        path = f" …{procfile[-max(8, room // 3 - 3) :]} "
+    text.append(path, style="dim")
+    room -= len(path)
+    summary = formation_text(supervisor)
+    if summary.cell_len > room:
+        summary.truncate(max(1, room), overflow="ellipsis")
+    text.append_text(summary)
+    text.append_text(totals)
+    return text
+
+
+def formation_text(supervisor: Supervisor) -> Text:
+    """Every type with its count; a finished one-off task reads "done" (dim), not a missing instance."""
+    text = Text(style="bold")
+    for index, t in enumerate(supervisor.types):
+        if index:
+            text.append(" · ")
+        slots = supervisor.slots[t.name]
+        want = supervisor.desired[t.name]
+        have = sum(1 for inst in slots if inst.state is State.RUNNING)
+        if fmt.all_done(slots, want):
+            text.append(f"{t.name} done", style="dim")
+        elif have == want:
+            text.append(f"{t.name} {have}")
+        else:
+            text.append(f"{t.name} {have}/{want}", style="yellow")
     return text
 
 
