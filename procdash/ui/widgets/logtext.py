@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -14,10 +15,14 @@ TAB_SIZE = 8
 
 # Characters that are not escapes but would still move the cursor or reorder the row on a terminal:
 # CR/LF (only if a caller bypassed the line assembler), line/paragraph separators and bidi controls.
-# The zero-width joiner and emoji presentation selector are dropped: terminals disagree on how wide the
-# sequences they build are, while the pieces alone have one agreed width (so a row never shifts).
-_UNSAFE = re.compile("[\r\n\u2028\u2029\u202a-\u202e\u2066-\u2069\u200d\ufe0f]")
+# The zero-width joiner, the emoji presentation selector and the skin-tone modifiers are dropped:
+# terminals disagree on how wide the sequences they build are (a modifier after an emoji is 0 cells
+# where the terminal joins them and 2 where it does not), while the pieces alone have one agreed width,
+# so a row never shifts. Hangul fillers are blank yet 2 cells to the C library and 0 to the renderer.
+_UNSAFE = re.compile("[\r\n\u2028\u2029\u202a-\u202e\u2066-\u2069\u200d\ufe0f\U0001f3fb-\U0001f3ff\u3164\uffa0]")
 _UNSAFE_NAMES = {"\r": "\u240d", "\n": "\u240a", "\u200d": "", "\ufe0f": ""}
+_PRINTABLE_CHANGED = re.compile("[\ufe0f\U0001f3fb-\U0001f3ff\u3164\uffa0]")
+_UNSAFE_NAMES.update(dict.fromkeys(map(chr, range(0x1F3FB, 0x1F400)), ""))
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
@@ -31,7 +36,14 @@ def clean(raw: str) -> str:
     text = sanitize(raw)
     if _UNSAFE.search(text) is not None:
         text = _UNSAFE.sub(_name_unsafe, text)
+    if not text.isprintable():
+        text = _unassigned_visible(text)
     return text
+
+
+def _unassigned_visible(text: str) -> str:
+    """Code points with no character yet (category Cn) as U+FFFD: terminals give them 0, 1 or 2 cells."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cn" else ch for ch in text)
 
 
 def expand_tabs(text: str, column: int = 0) -> str:
@@ -79,11 +91,12 @@ def plain_lines(lines: Sequence[str]) -> tuple[list[str], bool]:
         plains = list(lines)
     if "\t" in stripped:
         plains = [expand_tabs(p) if "\t" in p else p for p in plains]
-    # The emoji presentation selector is printable but dropped by clean(), so it needs the careful path too.
-    selector = not ascii_only and "\ufe0f" in blob
-    if selector or not all(map(str.isprintable, plains)):
+    # The emoji selector, skin-tone modifiers and Hangul fillers are printable but changed by clean(), so
+    # lines with them take the careful path too.
+    odd = not ascii_only and _PRINTABLE_CHANGED.search(blob) is not None
+    if odd or not all(map(str.isprintable, plains)):
         plains = [
-            p if p.isprintable() and not (selector and "\ufe0f" in p) else plain_line(raw)
+            p if p.isprintable() and not (odd and _PRINTABLE_CHANGED.search(p)) else plain_line(raw)
             for p, raw in zip(plains, lines, strict=True)
         ]
         ascii_only = ascii_only and all(map(str.isascii, plains))
