@@ -235,6 +235,11 @@ class StatsSampler:
         with self._lock:
             return list(self._history.get(name, ()))
 
+    def forget(self, name: str) -> None:
+        """Drop an instance's history (it was scaled away: a new slot of that name starts afresh)."""
+        with self._lock:
+            self._history.pop(name, None)
+
     def type_history(self, type_name: str) -> list[float]:
         """The last ``history`` CPU percentages of a type, summed over its instances, oldest first."""
         with self._lock:

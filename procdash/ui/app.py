@@ -224,6 +224,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         feed = self.feed
         if feed.structure_dirty:
             feed.structure_dirty = False
+            self._forget_removed()
             self._sync_panes()
         if feed.table_dirty:
             feed.table_dirty = False
@@ -259,6 +260,15 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
             # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
             self._flush_paused = True
             self._flush_timer.pause()
+
+    def _forget_removed(self) -> None:
+        """Instances scaled away lose their CPU history, so a later slot of the same name starts empty."""
+        for name in self.feed.removed:
+            if self.sampler is not None:
+                self.sampler.forget(name)
+            if self.metrics is not None:
+                self.metrics.history.pop(name, None)
+        self.feed.removed.clear()
 
     def _on_event(self, event: ev.Event) -> None:
         """A supervisor event: record it (never touching a widget) and make sure a flush will come."""

@@ -24,8 +24,9 @@ class ViewActions(DashboardBase):
         previous: LogPane | None = None
         for inst in instances:
             pane = self.panes.get(inst.name)
+            log = self.feed.pane_log(inst)
             if pane is None:
-                pane = LogPane(inst.name, inst.log)
+                pane = LogPane(inst.name, log)
                 self.panes[inst.name] = pane
                 pane.display = False
                 if previous is None:
@@ -33,8 +34,10 @@ class ViewActions(DashboardBase):
                 else:
                     self.grid.mount(pane, after=previous)
             else:
-                pane.set_buffer(inst.log)
+                pane.follow_sources()
             previous = pane
+        self.feed.merge(instances)
+        self.merged_pane.follow_sources()
         if self.mode == "focus" and self.focus_name not in names:
             self.mode = "type"
         self.layout_panes()

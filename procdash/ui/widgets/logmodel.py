@@ -12,12 +12,17 @@ from textual.strip import Strip
 from procdash.core.lines import strip_sgr
 from procdash.core.logbuffer import LogBuffer
 from procdash.ui.widgets.logcolor import ColorCarry
+from procdash.ui.widgets.logmerge import MergedLog
 from procdash.ui.widgets.logrows import RowIndex
 from procdash.ui.widgets.logsearch import Hit, Matches, Needle
 from procdash.ui.widgets.logstrip import LineRenderer, Mark, mark, wrap
 from procdash.ui.widgets.logtext import cells, clean, plain_lines, row_count, row_counts, wide_candidates, wrap_starts
 
 Place = tuple[int, int]  # (line sequence number, row within that line)
+Log = LogBuffer | MergedLog
+# A merged log's gaps (lines its sources dropped) are removed once this many may have appeared, or half
+# the shown lines: each removal walks every shown line, so batching keeps it O(1) per line.
+GAP_BATCH = 512
 
 
 class LogModel:
@@ -30,7 +35,8 @@ class LogModel:
     STRIP_CACHE = 2048
 
     def __init__(self) -> None:
-        self.buffer: LogBuffer | None = None
+        self.buffer: Log | None = None
+        self._gaps_at = 0  # the merged log's dropped count when gaps were last removed
         self.rows = RowIndex()
         self.seen = 0  # every line before this sequence number has been taken in
         self.first = 0  # the buffer's first_seq when last looked at
@@ -49,9 +55,10 @@ class LogModel:
 
     # ----- state -------------------------------------------------------------------------------------
 
-    def reset(self, buffer: LogBuffer | None, wrap_width: int | None) -> None:
+    def reset(self, buffer: Log | None, wrap_width: int | None) -> None:
         """Start over on ``buffer`` with nothing taken in, no filter, search or clear mark."""
         self.buffer = buffer
+        self._gaps_at = buffer.dropped if buffer is not None else 0
         self.seen = self.first = buffer.first_seq if buffer is not None else 0
         self.clear_seq = 0
         self.filter_term = self._filter = None
@@ -107,9 +114,33 @@ class LogModel:
             if self.matches is not None:
                 self.matches.trim_before(first)
         start = max(self.seen, first)
-        added = self._take(start, buffer.slice(start, end), limit)
+        added = self._take(*self._numbered(start, end), limit)
         self.seen = end
+        if isinstance(buffer, MergedLog) and buffer.dropped - self._gaps_at > max(GAP_BATCH, len(self.rows) // 2):
+            removed += self._remove_gaps(buffer)
         return added, removed
+
+    def _numbered(self, start: int, stop: int) -> tuple[Sequence[int], list[str]]:
+        """Sequence numbers and lines held in [start, stop): a plain buffer's are consecutive."""
+        buffer = self.buffer
+        if buffer is None:
+            return [], []
+        if isinstance(buffer, MergedLog):
+            return buffer.numbered(start, stop)
+        lines = buffer.slice(start, stop)
+        begin = max(start, buffer.first_seq)
+        return range(begin, begin + len(lines)), lines
+
+    def _remove_gaps(self, buffer: MergedLog) -> int:
+        """Forget shown lines whose source dropped them; returns the rows removed."""
+        self._gaps_at = buffer.dropped
+        seqs = self.rows.seqs()
+        if not seqs:
+            return 0
+        keep = set(buffer.held(seqs[0], seqs[-1] + 1))
+        if self.matches is not None:
+            self.matches.retain(keep)
+        return self.rows.retain(keep)
 
     def rebuild(self, wrap_width: int | None, limit: int) -> None:
         """Recompute the shown lines from the buffer (filter, clear mark or wrap width changed)."""
@@ -123,7 +154,7 @@ class LogModel:
         if buffer is not None:
             self.first = buffer.first_seq
             start = max(self.first, self.clear_seq)
-            self._take(start, buffer.slice(start, self.seen), limit)
+            self._take(*self._numbered(start, self.seen), limit)
         if self.matches is not None and current is not None and self.matches.hits:
             self.matches.current = self.matches.nearest(current)
 
@@ -153,15 +184,14 @@ class LogModel:
         self._lines.clear()
         self._carry.reset()
 
-    def _take(self, start: int, lines: list[str], limit: int) -> int:
-        """Show lines ``start``, ``start + 1``, ... that pass the filter; returns how many are shown.
+    def _take(self, seqs: Sequence[int], lines: list[str], limit: int) -> int:
+        """Show the lines (numbered ``seqs``) that pass the filter; returns how many are shown.
 
         Without a filter or search only lines that might not fit the view are looked at closely: the rest
         take one row each and cannot widen the horizontal scroll range.
         """
         if not lines:
             return 0
-        seqs: Sequence[int] = range(start, start + len(lines))
         wrap_width = self.wrap_width
         if wrap_width is not None:
             limit = wrap_width
@@ -201,10 +231,14 @@ class LogModel:
         seqs = self.rows.seqs()
         if not seqs or self.buffer is None:
             return [], []
-        raws = self.buffer.slice(seqs[0], seqs[-1] + 1)
+        held, raws = self._numbered(seqs[0], seqs[-1] + 1)
         if len(raws) == len(seqs):
             return seqs, raws
-        return seqs, [raws[seq - seqs[0]] for seq in seqs]
+        if isinstance(held, range):
+            return seqs, [raws[seq - held.start] for seq in seqs]
+        by_seq = dict(zip(held, raws, strict=True))
+        shown = [seq for seq in seqs if seq in by_seq]
+        return shown, [by_seq[seq] for seq in shown]
 
     def place(self, row: int) -> Place | None:
         """The line and row within it at a content row (header excluded), or None past the end."""
@@ -243,8 +277,10 @@ class LogModel:
             raw = self.raw(seq)
             if raw is None:
                 return None
-            assert self.buffer is not None
-            prefix = self._carry.prefix(self.buffer.slice, self.buffer.first_seq, seq)
+            buffer = self.buffer
+            assert buffer is not None
+            # A merged line comes with the colours its own source left open.
+            prefix = "" if isinstance(buffer, MergedLog) else self._carry.prefix(buffer.slice, buffer.first_seq, seq)
             cached = self._renderer.line(raw, prefix)
             self._lines[seq] = cached
         return cached

@@ -99,3 +99,18 @@ class RowIndex:
                 del self._ends[: self._lo]
             self._lo = 0
         return lines, rows
+
+    def retain(self, keep: set[int]) -> int:
+        """Keep only the lines whose sequence numbers are in ``keep``; returns the rows removed."""
+        seqs = self._seqs[self._lo :]
+        before = self.rows
+        if self._ends is None:
+            self._seqs = [seq for seq in seqs if seq in keep]
+        else:
+            ends = self._ends[self._lo :]
+            heights = [end - start for start, end in zip([self._base, *ends[:-1]], ends, strict=True)]
+            kept = [(seq, height) for seq, height in zip(seqs, heights, strict=True) if seq in keep]
+            self._seqs = [seq for seq, _height in kept]
+            self._ends = list(accumulate(height for _seq, height in kept))
+        self._lo = self._base = 0
+        return before - self.rows

@@ -96,6 +96,13 @@ class Matches:
             if self.current >= 0:
                 self.current = max(self.current - cut, 0) if self.hits else -1
 
+    def retain(self, keep: set[int]) -> None:
+        """Keep only the hits in lines whose sequence numbers are in ``keep``."""
+        current = self.current_hit
+        self.hits = [hit for hit in self.hits if hit.seq in keep]
+        if current is not None:
+            self.current = self.nearest(current) if self.hits else -1
+
     @property
     def current_hit(self) -> Hit | None:
         """The hit n/N last moved to, if any."""

@@ -11,8 +11,7 @@ from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from procdash.core.logbuffer import LogBuffer
-from procdash.ui.widgets.logmodel import LogModel, Place
+from procdash.ui.widgets.logmodel import Log, LogModel, Place
 from procdash.ui.widgets.logscroll import LogScroll
 
 
@@ -64,7 +63,7 @@ class LogView(LogScroll, can_focus=True):
 
     def __init__(
         self,
-        buffer: LogBuffer | None = None,
+        buffer: Log | None = None,
         *,
         name: str | None = None,
         id: str | None = None,
@@ -80,12 +79,12 @@ class LogView(LogScroll, can_focus=True):
     # ----- public API --------------------------------------------------------------------------------
 
     @property
-    def buffer(self) -> LogBuffer | None:
+    def buffer(self) -> Log | None:
         """The buffer shown; assigning one is ``set_buffer``."""
         return self._model.buffer
 
     @buffer.setter
-    def buffer(self, buffer: LogBuffer | None) -> None:
+    def buffer(self, buffer: Log | None) -> None:
         """Show another buffer, as ``set_buffer`` does."""
         self.set_buffer(buffer)
 
@@ -119,7 +118,7 @@ class LogView(LogScroll, can_focus=True):
         """Lines that would be shown but fell out of the buffer's scrollback."""
         return self._model.dropped
 
-    def set_buffer(self, buffer: LogBuffer | None) -> None:
+    def set_buffer(self, buffer: Log | None) -> None:
         """Show another buffer (or none), following its tail, with no search, filter or clear mark."""
         self._model.reset(buffer, self._text_width() if self.wrap else None)
         self.new_lines = 0

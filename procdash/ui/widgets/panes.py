@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from procdash.core.logbuffer import LogBuffer
+from procdash.ui.widgets.logmodel import Log
 from procdash.ui.widgets.logview import LogView
 
 MERGED = "all"
@@ -32,10 +32,11 @@ class LogPane(Vertical):
             super().__init__()
             self.pane = pane
 
-    def __init__(self, key: str, buffer: LogBuffer) -> None:
+    def __init__(self, key: str, buffer: Log) -> None:
         super().__init__(classes="log-pane")
         self.key = key
         self.view = LogView(buffer)
+        self._sources_version = getattr(buffer, "version", 0)
         self.search_term: str | None = None
         self.filter_term: str | None = None
         self.matches = 0
@@ -62,9 +63,18 @@ class LogPane(Vertical):
         """The log view fills the pane."""
         yield self.view
 
-    def set_buffer(self, buffer: LogBuffer) -> None:
-        """Show another buffer (the instance slot was recreated after a scale down and up)."""
+    def set_buffer(self, buffer: Log) -> None:
+        """Show another buffer."""
         if self.view.buffer is not buffer:
+            self.view.set_buffer(buffer)
+        self._sources_version = getattr(buffer, "version", 0)
+
+    def follow_sources(self) -> None:
+        """Start the view over when its merged log's sources changed (a slot came back, one went away)."""
+        buffer = self.view.buffer
+        version = getattr(buffer, "version", 0)
+        if version != self._sources_version:
+            self._sources_version = version
             self.view.set_buffer(buffer)
 
     def show_title(self, title: str | Text, subtitle: str) -> None:
