@@ -42,6 +42,8 @@ from procdash.ui.widgets.process_table import ProcessTable
 from procdash.ui.widgets.prompt_bar import PromptBar
 
 FLUSH_HZ = 25
+# App actions still offered while the prompt has the focus.
+PROMPT_ACTIONS = frozenset({"request_quit", "kill_now", "help"})
 # A pane that redrew less than this long ago waits for a later flush: a flooding child then costs
 # at most 10 full-pane repaints a second, while a quiet pane still shows a new line within one flush.
 PANE_MIN_INTERVAL = 0.1
@@ -90,6 +92,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self._services_stopped = False
         self._unsubscribe: list[object] = []
         self._pty_sent: dict[str, tuple[int | None, int, int]] = {}
+        self._pty_guessed: dict[str, tuple[int | None, int, int]] = {}
         self._flush_timer: Timer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._flush_paused = False
@@ -177,6 +180,10 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         """
         self.query_one(PromptBar).catch_stray_key(event)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a prompt is typed into, only its own keys (and quitting) are offered in the footer."""
+        return action in PROMPT_ACTIONS or self.screen.focused is not self.query_one(PromptBar).input
+
     # ----- quitting ----------------------------------------------------------------------------------
 
     def action_request_quit(self) -> None:
@@ -244,6 +251,8 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
             merged = pane is self.merged_pane
             pane.refreshed_at = now
             pane.view.refresh_from_buffer()
+            if pane.search_term:
+                pane.refresh_flags()
             if merged:
                 feed.merged_dirty = False
             else:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         merged_pane: LogPane
         empty_pane: EmptyPane
         _pty_sent: dict[str, tuple[int | None, int, int]]
+        _pty_guessed: dict[str, tuple[int | None, int, int]]
 
         @property
         def table(self) -> ProcessTable: ...

@@ -92,7 +92,12 @@ class ViewActions(DashboardBase):
         return title
 
     def _sync_pty_size(self) -> None:
-        """Give the pty of a process shown alone (focus view, or the only pane) the pane's size."""
+        """Give the pty of a process shown alone (focus view, or the only pane) the pane's size.
+
+        Every other process gets the size its pane would have alone (also the size new ptys start
+        with), so a pane never shown still matches the terminal rather than a fixed default.
+        """
+        self._guess_pty_sizes()
         if self.mode == "all":
             return
         panes = self.visible_panes()
@@ -106,6 +111,20 @@ class ViewActions(DashboardBase):
         if self._pty_sent.get(inst.name) != (inst.pid, width, height):
             self._pty_sent[inst.name] = (inst.pid, width, height)
             self.supervisor.resize(inst.name, width, height)
+
+    def _guess_pty_sizes(self) -> None:
+        """Size every process's pty as a lone pane in this terminal, once per process (and per size)."""
+        width, height = self.grid.size
+        if width < 12 or height < 4:
+            return
+        size = (width - 3, height - 2)  # border on both sides, scrollbar; border above and below
+        self.supervisor.options.pty_size = size
+        for inst in self.supervisor.instances():
+            if inst.pid is None or (inst.name in self._pty_sent and self._pty_sent[inst.name][0] == inst.pid):
+                continue
+            if self._pty_guessed.get(inst.name) != (inst.pid, *size):
+                self._pty_guessed[inst.name] = (inst.pid, *size)
+                self.supervisor.resize(inst.name, *size)
 
     def action_toggle_merged(self) -> None:
         """a: the merged log of every process, or back to the panes."""

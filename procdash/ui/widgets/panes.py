@@ -100,7 +100,12 @@ class LogPane(Vertical):
         parts = []
         view = self.view
         if self.search_term:
-            parts.append(f"/{self.search_term}: {self.matches} match{'es' if self.matches != 1 else ''}")
+            # Counted live: lines keep arriving (and leaving) after the search was typed.
+            count, index = view.match_count, view.match_index
+            if count and index >= 0:
+                parts.append(f"/{self.search_term}: {index + 1}/{count}")
+            else:
+                parts.append(f"/{self.search_term}: {count} match{'es' if count != 1 else ''}")
         if self.filter_term:
             parts.append(f"filter \\{self.filter_term}")
         if not view.follow:

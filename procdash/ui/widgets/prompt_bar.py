@@ -70,6 +70,11 @@ class PromptBar(Horizontal):
         return True
 
     @property
+    def input(self) -> Input:
+        """The text field."""
+        return self._input
+
+    @property
     def term(self) -> str:
         """What is typed now."""
         return self._input.value
