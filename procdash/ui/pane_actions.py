@@ -42,6 +42,7 @@ class PaneActions(DashboardBase):
             self.notify("no log pane to search", timeout=2)
             return
         term = pane.search_term if kind == "search" else pane.filter_term
+        pane.search_from_tail = pane.view.follow
         self.query_one(PromptBar).open(kind, pane.key, term or "")
 
     def on_prompt_bar_changed(self, message: PromptBar.Changed) -> None:
@@ -52,7 +53,7 @@ class PaneActions(DashboardBase):
         term = message.term or None
         if message.kind == "search":
             pane.search_term = term
-            pane.matches = pane.view.set_search(term)
+            pane.matches = pane.view.set_search(term, from_tail=pane.search_from_tail)
         else:
             pane.filter_term = term
             pane.view.set_filter(term)

@@ -205,7 +205,7 @@ async def test_focus_view_and_pane_keys(make_app: MakeApp) -> None:
         await pilot.press("slash", *"alpha", "enter")
         assert pane.search_term == "alpha"
         assert pane.matches == 2
-        assert "2 matches" in str(pane.border_subtitle)
+        assert "2/2" in str(pane.border_subtitle)  # from the tail, the newest hit first
         await pilot.press("n", "N")
         await pilot.press("backslash", *"beta", "enter")
         assert pane.filter_term == "beta"

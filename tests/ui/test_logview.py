@@ -380,14 +380,15 @@ async def test_search_counts_hits_and_n_and_shift_n_move_between_them() -> None:
     async with shown(buffer) as view:
         assert view.set_search("error") == 4
         assert view.follow is False, "jumping to a hit stops following"
-        assert view.match_index == 0
+        assert view.match_index == 3, "from the tail, the newest hit first (as less)"
+        assert shows(view, "last error")
+        assert view.next_match() and view.match_index == 0, "n wraps around"
         assert shows(view, "an Error here")
         assert view.next_match() and view.match_index == 1
         assert view.next_match() and view.match_index == 2
         assert shows(view, "error in colour")
         assert view.next_match() and view.match_index == 3
-        assert shows(view, "last error")
-        assert view.next_match() and view.match_index == 0, "n wraps around"
+        assert view.next_match() and view.match_index == 0
         assert view.previous_match() and view.match_index == 3, "N wraps around backwards"
         assert view.previous_match() and view.match_index == 2
 
@@ -404,8 +405,13 @@ async def test_search_highlights_every_hit_and_the_current_one_differently() -> 
         row = list(view.render_line(0))
         foos = [seg for seg in row if seg.text == "foo"]
         assert len(foos) == 2
+        assert all(foo.style is not None and foo.style.bgcolor == hit.bgcolor for foo in foos)
+        newest = [seg for seg in view.render_line(2) if seg.text == "foo"]
+        assert newest[0].style is not None and newest[0].style.bgcolor == current.bgcolor, "newest hit first"
+        view.next_match()
+        row = list(view.render_line(0))
+        foos = [seg for seg in row if seg.text == "foo"]
         assert foos[0].style is not None and foos[0].style.bgcolor == current.bgcolor
-        assert foos[1].style is not None and foos[1].style.bgcolor == hit.bgcolor
         view.next_match()
         row = list(view.render_line(0))
         foos = [seg for seg in row if seg.text == "foo"]

@@ -139,12 +139,23 @@ class LogView(LogScroll, can_focus=True):
             self.new_lines += added
         self._after_change(anchor, moved=force or bool(removed) or header != model.header)
 
-    def set_search(self, term: str | None) -> int:
-        """Highlight ``term`` (plain text, any case); returns the number of hits and jumps to the first."""
+    def set_search(self, term: str | None, *, from_tail: bool | None = None) -> int:
+        """Highlight ``term`` (plain text, any case); returns the number of hits.
+
+        As in less: from the tail (following) the newest hit is shown first; scrolled up, the first hit
+        from the top of the screen on. ``from_tail`` overrides which (a prompt searching as it is typed
+        keeps the choice made when it opened).
+        """
+        following = self.follow if from_tail is None else from_tail
+        top = int(self.scroll_y) - self._model.header
         self.refresh_from_buffer()
         count = self._model.set_search(term)
         if count:
-            self._go_to(0)
+            matches = self._model.matches
+            assert matches is not None
+            place = self._model.place(max(0, top))
+            start = matches.first_from(place[0]) if place is not None and not following else count
+            self._go_to(start if start < count else count - 1)
         self.refresh()
         return count
 

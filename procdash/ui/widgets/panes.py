@@ -40,6 +40,7 @@ class LogPane(Vertical):
         self.search_term: str | None = None
         self.filter_term: str | None = None
         self.matches = 0
+        self.search_from_tail = True  # whether the prompt was opened while following the tail
         self.refreshed_at = 0.0  # time.monotonic() of the last refresh_from_buffer by the app
         self.title_key: object = None  # what the title was built from, to skip rebuilding it
         self._title: str | Text = ""
