@@ -52,8 +52,8 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Log pane (the focused one, else the selected process)",
         [
-            ("/", "search: highlight matches (enter keeps them, empty clears)"),
-            ("n  N", "next / previous match"),
+            ("/", "search: highlight matches, newest first from the tail (enter keeps them, empty clears)"),
+            ("n  N", "next / previous match; the border shows the position, e.g. 3/14"),
             ("\\", "filter: show only matching lines (empty shows all)"),
             ("f", "follow the tail on/off"),
             ("w", "wrap long lines on/off"),
