@@ -228,6 +228,8 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
 
     def flush(self) -> None:
         """The one timer that moves engine state onto the screen, at most FLUSH_HZ times a second."""
+        if not self.query(ProcessTable):
+            return  # the app is shutting down: its widgets are already gone
         feed = self.feed
         if feed.structure_dirty:
             feed.structure_dirty = False
@@ -311,7 +313,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         width = (self.table.size.width or self.size.width) - 1
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
         spark = next((c.width for c in columns if c.key == "spark"), 0)
-        self.table.sync(columns, tablerows.build_rows(sup, self.metrics, spark))
+        self.table.sync(columns, tablerows.build_rows(sup, self.metrics, spark), tablerows.fallbacks(sup))
         for pane in self.visible_panes():
             pane.show_title(self._pane_title(pane), pane.flags())
         self._refresh_header()

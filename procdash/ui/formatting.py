@@ -35,7 +35,7 @@ STATE_STYLES = {
     State.RUNNING: "green",
     State.STOPPING: "yellow",
     State.STOPPED: "dim",
-    State.EXITED: "dim",
+    State.EXITED: "dim green",
     State.CRASHED: "bold red",
     State.BACKOFF: "bold magenta",
     State.FATAL: "bold white on red",
@@ -46,7 +46,7 @@ _SHORT = {
     State.RUNNING: "up",
     State.STOPPING: "stopping",
     State.STOPPED: "stopped",
-    State.EXITED: "exited",
+    State.EXITED: "done",
     State.CRASHED: "crashed",
     State.BACKOFF: "retry",
     State.FATAL: "fatal",
@@ -74,10 +74,11 @@ def type_color(type_index: int) -> str:
 
 
 def state_words(inst: Instance) -> str:
-    """The worded state of an instance: running, exited 0, crashed (SIGSEGV), retry in 4s, fatal (exit 3)."""
+    """The worded state of an instance: running, done, crashed (SIGSEGV), retry in 4s, fatal (exit 3)."""
     state = inst.state
     if state is State.EXITED:
-        return f"exited {inst.exit_code if inst.exit_code is not None else 0}"
+        # Exit 0 without a restart policy is a finished task, not a failure: worded and coloured as such.
+        return "done"
     if state is State.CRASHED:
         return f"crashed ({inst.exit_description or 'failed'})"
     if state is State.BACKOFF:
@@ -93,14 +94,15 @@ def state_text(inst: Instance) -> Text:
     return Text(state_words(inst), style=STATE_STYLES[inst.state])
 
 
-def type_state_text(states: Sequence[State], desired: int) -> Text:
+def type_state_text(instances: Sequence[Instance], desired: int) -> Text:
     """A type row's summary: "2 running" when all agree, else counts per state like "1 up, 1 crashed"."""
+    states = [inst.state for inst in instances]
     if not states:
         return Text("scaled to 0" if desired == 0 else "pending", style="dim")
     counts = {state: states.count(state) for state in _SEVERITY if state in states}
     worst = next(iter(counts))
     if len(counts) == 1:
-        word = str(worst.value) if worst is not State.BACKOFF else "in backoff"
+        word = {State.BACKOFF: "in backoff", State.EXITED: "done"}.get(worst, str(worst.value))
         return Text(f"{counts[worst]} {word}", style=STATE_STYLES[worst])
     text = Text()
     for index, (state, count) in enumerate(counts.items()):

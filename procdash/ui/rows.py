@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from procdash.core.instance import LIVE_STATES, State
+from procdash.core.instance import LIVE_STATES, Instance, State
 from procdash.core.supervisor import Supervisor
 from procdash.ui import formatting as fmt
 from procdash.ui.metrics import Metrics
@@ -40,6 +40,8 @@ COLUMNS = (
     Column("cpu", "CPU", 5, 2, right=True),
     Column("mem", "MEM", 6, 3, right=True),
     Column("spark", "CPU HISTORY", 12, 9),
+    # Only with room to spare (160+ columns); it then takes all the width left.
+    Column("command", "COMMAND", 24, 10),
 )
 
 Row = tuple[str, dict[str, Text]]
@@ -83,7 +85,9 @@ def fit_columns(width: int, first_width: int) -> list[Column]:
             continue
         chosen.add(column.key)
         used += need
-    return [c for c in columns if c.key in chosen]
+    shown = [c for c in columns if c.key in chosen]
+    spare = width - used
+    return [Column(c.key, c.label, c.width + spare, c.priority) if c.key == "command" else c for c in shown]
 
 
 def _cell(text: str | Text, style: str = "", right: bool = False) -> Text:
@@ -94,60 +98,94 @@ def _cell(text: str | Text, style: str = "", right: bool = False) -> Text:
     return cell
 
 
+def single(supervisor: Supervisor, type_name: str) -> Instance | None:
+    """The one instance a type shows as a single row: exactly one slot and one wanted, else None."""
+    slots = supervisor.slots[type_name]
+    return slots[0] if len(slots) == 1 and supervisor.desired[type_name] == 1 else None
+
+
 def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int = 12) -> list[Row]:
-    """A row per type (count, port range, state summary, totals) followed by a row per instance."""
+    """One row for a type with a single instance; otherwise a type row (totals) and a row per instance.
+
+    A type scaled to 0 (or still without instances) keeps its type row, so ``+`` has a row to act on.
+    """
     rows: list[Row] = []
     for t in supervisor.types:
         color = fmt.type_color(supervisor.type_index[t.name])
-        slots = supervisor.slots[t.name]
-        desired = supervisor.desired[t.name]
-        running = sum(1 for inst in slots if inst.state is State.RUNNING)
-        live = any(inst.state in LIVE_STATES for inst in slots)
-        # A reading outlives its process by up to one tick: show none for what no longer runs.
-        usage = metrics.type_usage(t.name) if metrics and live else None
-        name = Text(t.name, style=f"bold {color}")
-        name.append(f" {running}/{desired}", style="bold" if running == desired else "yellow")
-        history = metrics.type_history.get(t.name, []) if metrics and live else []
-        rows.append(
-            (
-                type_key(t.name),
-                {
-                    "name": name,
-                    "pid": _cell(""),
-                    "port": _cell(fmt.port_range([inst.port for inst in slots]), "dim"),
-                    "state": fmt.type_state_text([inst.state for inst in slots], desired),
-                    "uptime": _cell(""),
-                    "restarts": _cell(str(sum(inst.restarts for inst in slots) or ""), "dim", right=True),
-                    "exit": _cell(""),
-                    "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", "bold", right=True),
-                    "mem": _cell(fmt.size(usage.rss) if usage else "", "bold", right=True),
-                    "spark": _cell(fmt.sparkline(history, spark_width), color),
-                },
-            )
-        )
-        for inst in slots:
-            alive = inst.state in LIVE_STATES
-            usage = metrics.usage(inst.name) if metrics and alive else None
-            history = metrics.history.get(inst.name, []) if metrics and alive else []
-            exit_style = "dim" if inst.exit_code in (0, None) else "red"
-            rows.append(
-                (
-                    instance_key(inst.name),
-                    {
-                        "name": _cell(f"  {inst.name}", color),
-                        "pid": _cell(str(inst.pid) if inst.pid else "", right=True),
-                        "port": _cell(str(inst.port) if inst.port is not None else "", "dim"),
-                        "state": fmt.state_text(inst),
-                        "uptime": _cell(fmt.duration(inst.uptime), right=True),
-                        "restarts": _cell(str(inst.restarts or ""), "yellow" if inst.restarts else "", right=True),
-                        "exit": _cell(fmt.exit_text(inst), exit_style),
-                        "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", right=True),
-                        "mem": _cell(fmt.size(usage.rss) if usage else "", right=True),
-                        "spark": _cell(fmt.sparkline(history, spark_width), color),
-                    },
-                )
-            )
+        only = single(supervisor, t.name)
+        if only is not None:
+            rows.append(_instance_row(only, metrics, spark_width, color, alone=True))
+            continue
+        rows.append(_type_row(supervisor, t.name, metrics, spark_width, color))
+        rows.extend(_instance_row(inst, metrics, spark_width, color) for inst in supervisor.slots[t.name])
     return rows
+
+
+def _type_row(supervisor: Supervisor, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
+    """A type's summary row: count, port range, states, summed CPU and memory."""
+    slots = supervisor.slots[type_name]
+    desired = supervisor.desired[type_name]
+    running = sum(1 for inst in slots if inst.state is State.RUNNING)
+    live = any(inst.state in LIVE_STATES for inst in slots)
+    # A reading outlives its process by up to one tick: show none for what no longer runs.
+    usage = metrics.type_usage(type_name) if metrics and live else None
+    name = Text(type_name, style=f"bold {color}")
+    if fmt.all_done(slots, desired):
+        name.append(" done", style="dim")
+    else:
+        name.append(f" {running}/{desired}", style="bold" if running == desired else "yellow")
+    history = metrics.type_history.get(type_name, []) if metrics and live else []
+    return (
+        type_key(type_name),
+        {
+            "name": name,
+            "pid": _cell(""),
+            "port": _cell(fmt.port_range([inst.port for inst in slots]), "dim"),
+            "state": fmt.type_state_text([inst for inst in slots], desired),
+            "uptime": _cell(""),
+            "restarts": _cell(str(sum(inst.restarts for inst in slots) or ""), "dim", right=True),
+            "exit": _cell(""),
+            "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", "bold", right=True),
+            "mem": _cell(fmt.size(usage.rss) if usage else "", "bold", right=True),
+            "spark": _cell(fmt.sparkline(history, spark_width), color),
+            "command": _cell(""),
+        },
+    )
+
+
+def _instance_row(inst: Instance, metrics: Metrics | None, spark_width: int, color: str, *, alone: bool = False) -> Row:
+    """An instance's row; ``alone`` when it stands for its whole type (no type row above it)."""
+    alive = inst.state in LIVE_STATES
+    usage = metrics.usage(inst.name) if metrics and alive else None
+    history = metrics.history.get(inst.name, []) if metrics and alive else []
+    exit_style = "dim" if inst.exit_code in (0, None) else "red"
+    name = _cell(inst.name, f"bold {color}") if alone else _cell(f"  {inst.name}", color)
+    return (
+        instance_key(inst.name),
+        {
+            "name": name,
+            "pid": _cell(str(inst.pid) if inst.pid else "", right=True),
+            "port": _cell(str(inst.port) if inst.port is not None else "", "dim"),
+            "state": fmt.state_text(inst),
+            "uptime": _cell(fmt.duration(inst.uptime), right=True),
+            "restarts": _cell(str(inst.restarts or ""), "yellow" if inst.restarts else "", right=True),
+            "exit": _cell(fmt.exit_text(inst), exit_style),
+            "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", right=True),
+            "mem": _cell(fmt.size(usage.rss) if usage else "", right=True),
+            "spark": _cell(fmt.sparkline(history, spark_width), color),
+            "command": _cell(inst.command, "dim"),
+        },
+    )
+
+
+def fallbacks(supervisor: Supervisor) -> dict[str, str]:
+    """Where the cursor goes when its row vanishes because a type changed between one row and a group."""
+    out: dict[str, str] = {}
+    for t in supervisor.types:
+        first = instance_key(f"{t.name}.1")
+        out[type_key(t.name)] = first
+        out[first] = type_key(t.name)
+    return out
 
 
 def selected_names(supervisor: Supervisor, key: str | None) -> list[str]:

@@ -34,20 +34,24 @@ def instance(state: State, **fields: object) -> Instance:
 
 def test_states_are_worded() -> None:
     assert fmt.state_words(instance(State.RUNNING)) == "running"
-    assert fmt.state_words(instance(State.EXITED, exit_code=0)) == "exited 0"
+    assert fmt.state_words(instance(State.EXITED, exit_code=0)) == "done"  # a finished task, not a failure
     assert fmt.state_words(instance(State.CRASHED, exit_description="exit 1")) == "crashed (exit 1)"
     assert fmt.state_words(instance(State.CRASHED, exit_description="SIGSEGV")) == "crashed (SIGSEGV)"
     assert fmt.state_words(instance(State.BACKOFF, fixed_retry=3.2)) == "retry in 4s"
     assert fmt.state_words(instance(State.FATAL, exit_description="exit 3")) == "fatal (exit 3)"
     assert fmt.state_text(instance(State.CRASHED)).style == "bold red"
-    assert fmt.state_text(instance(State.EXITED)).style == "dim"
+    assert fmt.state_text(instance(State.EXITED)).style == "dim green"
 
 
 def test_type_summary_agrees_or_counts_per_state() -> None:
-    assert fmt.type_state_text([State.RUNNING, State.RUNNING], 2).plain == "2 running"
-    mixed = fmt.type_state_text([State.RUNNING, State.CRASHED, State.BACKOFF], 3)
+    def insts(*states: State) -> list[FakeInstance]:
+        return [instance(state) for state in states]
+
+    assert fmt.type_state_text(insts(State.RUNNING, State.RUNNING), 2).plain == "2 running"
+    mixed = fmt.type_state_text(insts(State.RUNNING, State.CRASHED, State.BACKOFF), 3)
     assert mixed.plain == "1 crashed, 1 retry, 1 up"  # worst first
     assert fmt.type_state_text([], 0).plain == "scaled to 0"
+    assert fmt.type_state_text(insts(State.EXITED, State.EXITED), 2).plain == "2 done"
 
 
 def test_exit_codes_and_durations_and_sizes() -> None:
@@ -83,7 +87,9 @@ def test_type_colours_never_use_red() -> None:
 
 def test_columns_drop_the_least_important_first() -> None:
     wide = [c.key for c in fit_columns(119, 12)]
-    assert wide == [c.key for c in COLUMNS]
+    assert wide == [c.key for c in COLUMNS if c.key != "command"]
+    spare = fit_columns(180, 12)
+    assert spare[-1].key == "command" and sum(c.width + 2 for c in spare) == 180  # it takes the spare width
     narrow = [c.key for c in fit_columns(79, 12)]
     assert narrow[:2] == ["name", "pid"] and "state" in narrow and "cpu" in narrow and "mem" in narrow
     assert "spark" not in narrow and "exit" not in narrow
@@ -94,6 +100,8 @@ def test_columns_drop_the_least_important_first() -> None:
 def test_merged_log_prefixes_lines_and_marks_dirty() -> None:
     feed = DashboardFeed(["web.1", "worker.1"])
     inst = instance(State.RUNNING)
+    feed.merge([inst])
+    inst.log.extend(["hello", "\x1b[31mred\x1b[0m"])
     feed(ev.Output(inst, ["hello", "\x1b[31mred\x1b[0m"]))
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in feed.merged.tail(10)]
     assert plain == ["web.1    | hello", "web.1    | red"]

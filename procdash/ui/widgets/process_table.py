@@ -7,6 +7,7 @@ global update counter); with uptimes, CPU and sparklines moving every second tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.console import Console
@@ -100,8 +101,11 @@ class ProcessTable(ScrollView, can_focus=True):
         self._move(self.row_keys.index(key))
         return True
 
-    def sync(self, columns: list[Column], rows: list[Row]) -> None:
-        """Show these columns and rows; only rows whose cells changed are drawn again."""
+    def sync(self, columns: list[Column], rows: list[Row], fallbacks: Mapping[str, str] | None = None) -> None:
+        """Show these columns and rows; only rows whose cells changed are drawn again.
+
+        When the selected row goes, the cursor moves to its entry in ``fallbacks`` if that row exists.
+        """
         if columns != self.columns:
             self.columns = list(columns)
             self._strips.clear()
@@ -125,6 +129,8 @@ class ProcessTable(ScrollView, can_focus=True):
             self._strips.clear()
             self.virtual_size = Size(self._width(), len(keys) + HEADER_LINES)
             self.refresh()
+            if selected is not None and selected not in keys and (fallbacks or {}).get(selected) in keys:
+                selected = (fallbacks or {})[selected]
             if selected is not None and selected not in keys:
                 # The selected row went away (scaled down): stay near it, on the row above in the old order.
                 earlier = old_keys[: old_keys.index(selected)]
