@@ -29,7 +29,7 @@ from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
-from procdash.ui.keys import APP_BINDINGS
+from procdash.ui.keys import APP_BINDINGS, PROMPT_ACTIONS, TABLE_ACTIONS
 from procdash.ui.metrics import Metrics, MetricsSampled, collect
 from procdash.ui.pane_actions import PaneActions
 from procdash.ui.process_actions import ProcessActions
@@ -37,13 +37,12 @@ from procdash.ui.screens.help import HelpScreen
 from procdash.ui.screens.quitting import QuitScreen
 from procdash.ui.views import ViewActions
 from procdash.ui.widgets.header import DashHeader, display_path, header_text
+from procdash.ui.widgets.logview import LogView
 from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
 from procdash.ui.widgets.process_table import ProcessTable
 from procdash.ui.widgets.prompt_bar import PromptBar
 
 FLUSH_HZ = 25
-# App actions still offered while the prompt has the focus.
-PROMPT_ACTIONS = frozenset({"request_quit", "kill_now", "help"})
 # A pane that redrew less than this long ago waits for a later flush: a flooding child then costs
 # at most 10 full-pane repaints a second, while a quiet pane still shows a new line within one flush.
 PANE_MIN_INTERVAL = 0.1
@@ -181,8 +180,18 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self.query_one(PromptBar).catch_stray_key(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While a prompt is typed into, only its own keys (and quitting) are offered in the footer."""
-        return action in PROMPT_ACTIONS or self.screen.focused is not self.query_one(PromptBar).input
+        """The footer offers the keys of what has the focus: the prompt's, a pane's or the table's.
+
+        While a prompt is typed into only quitting and help remain; in a pane the process keys are left
+        out (they act on table rows); escape shows only where it leads somewhere.
+        """
+        focused = self.screen.focused
+        if focused is self.query_one(PromptBar).input:
+            return action in PROMPT_ACTIONS
+        in_pane = isinstance(focused, LogView)
+        if in_pane and action in TABLE_ACTIONS:
+            return False
+        return not (action == "leave_view" and self.mode == "type" and not in_pane)
 
     # ----- quitting ----------------------------------------------------------------------------------
 

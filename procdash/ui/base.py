@@ -44,5 +44,7 @@ if TYPE_CHECKING:
 
         def _refresh_header(self) -> None: ...
 
+        def clear_search(self) -> bool: ...
+
 else:
     DashboardBase = object

@@ -15,7 +15,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("s", "stop_start", "Stop/start", id="stop_start"),
     Binding("a", "toggle_merged", "All", id="merged"),
     Binding("enter", "focus_view", "Focus", id="focus"),
-    Binding("escape", "leave_view", "Back", show=False, id="back"),
+    Binding("escape", "leave_view", "Back", key_display="esc", id="back"),
     Binding("slash", "prompt('search')", "Search", key_display="/", id="search"),
     Binding("n", "match(1)", "Next match", show=False, id="next_match"),
     Binding("N", "match(-1)", "Previous match", show=False, id="previous_match"),
@@ -25,6 +25,21 @@ APP_BINDINGS: list[BindingType] = [
     Binding("c", "clear_pane", "Clear", show=False, id="clear"),
     Binding("y", "copy_pane", "Copy", show=False, id="copy"),
 ]
+
+# What a focused log pane offers in the footer; they run the app's actions (the app has the same keys).
+PANE_BINDINGS: list[BindingType] = [
+    Binding("escape", "app.leave_view", "Back", key_display="esc", id="pane_back"),
+    Binding("slash", "app.prompt('search')", "Search", key_display="/", id="pane_search"),
+    Binding("backslash", "app.prompt('filter')", "Filter", key_display="\\", id="pane_filter"),
+    Binding("n", "app.match(1)", "Next", id="pane_next"),
+    Binding("f", "app.toggle_follow", "Follow", id="pane_follow"),
+    Binding("w", "app.toggle_wrap", "Wrap", id="pane_wrap"),
+    Binding("y", "app.copy_pane", "Copy", id="pane_copy"),
+]
+# App actions that concern the process table: the footer leaves them out while a pane has the focus.
+TABLE_ACTIONS = frozenset({"scale", "restart", "restart_failed", "stop_start", "focus_view", "toggle_merged"})
+# App actions still offered while the prompt has the focus.
+PROMPT_ACTIONS = frozenset({"request_quit", "kill_now", "help"})
 
 # Sections of the help screen: (title, [(keys as shown, what they do)]).
 HELP: list[tuple[str, list[tuple[str, str]]]] = [
@@ -44,15 +59,15 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("a", "merged view: every process interleaved, with name prefixes (again to leave)"),
             ("enter", "focus view: the selected process full width"),
-            ("escape", "back to the panes of the selected type"),
-            ("tab  shift+tab", "move between the table and the log panes"),
+            ("escape", "clear search highlights, else back to the panes of the selected type"),
+            ("tab  shift+tab", "move between the table and the log panes (the focused one is highlighted)"),
             ("ctrl+p", "command palette: scale TYPE to N, restart NAME, ..."),
         ],
     ),
     (
         "Log pane (the focused one, else the selected process)",
         [
-            ("/", "search: highlight matches, newest first from the tail (enter keeps them, empty clears)"),
+            ("/", "search: highlight matches, newest first from the tail (enter keeps them, escape clears)"),
             ("n  N", "next / previous match; the border shows the position, e.g. 3/14"),
             ("\\", "filter: show only matching lines (empty shows all)"),
             ("f", "follow the tail on/off"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widget import Widget
+
 from procdash.ui.base import DashboardBase
 from procdash.ui.widgets.panes import LogPane
 from procdash.ui.widgets.prompt_bar import PromptBar
@@ -60,10 +62,22 @@ class PaneActions(DashboardBase):
         pane.refresh_flags()
 
     def on_prompt_bar_closed(self, message: PromptBar.Closed) -> None:
-        """Back to the pane that was searched."""
-        pane = self._pane_by_key(self.query_one(PromptBar).target)
-        if pane is not None and pane.display:
-            pane.view.focus()
+        """The focus goes back to what had it before the prompt opened (the table, or a pane)."""
+        back = self.query_one(PromptBar).return_to
+        if back is not None and back.is_attached and _shown(back):
+            self.screen.set_focus(back)
+        else:
+            self.table.focus()
+
+    def clear_search(self) -> bool:
+        """Escape in a pane with highlights: clear them; False when there was no search."""
+        pane = self.current_pane()
+        if pane is None or not pane.search_term:
+            return False
+        pane.search_term = None
+        pane.matches = pane.view.set_search(None)
+        pane.refresh_flags()
+        return True
 
     def action_match(self, direction: int) -> None:
         """n / N: the next or previous search hit in the current pane."""
@@ -104,3 +118,13 @@ class PaneActions(DashboardBase):
         self.copy_to_clipboard(text)
         count = len(text.splitlines())
         self.notify(f"copied {count} line{'s' if count != 1 else ''} of {pane.key}", timeout=2)
+
+
+def _shown(widget: Widget) -> bool:
+    """Whether a widget and all its ancestors are displayed."""
+    node: object = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent
+    return True

@@ -70,6 +70,7 @@ class ViewActions(DashboardBase):
         if focused is not None and not _shown(focused):
             self.table.focus()
         self._refresh_header()
+        self.refresh_bindings()  # escape is offered in the footer only where it leads somewhere
         self.call_after_refresh(self._sync_pty_size)
 
     def _pane_title(self, pane: LogPane) -> str | Text:
@@ -152,7 +153,12 @@ class ViewActions(DashboardBase):
             self.show_focus(names[0])
 
     def action_leave_view(self) -> None:
-        """escape: leave the focus or merged view and go back to the table (the prompt closes itself)."""
+        """escape: clear search highlights, else leave the focus or merged view for the table.
+
+        (The prompt closes itself on escape.)
+        """
+        if self.clear_search():
+            return
         if self.mode != "type":
             self.mode = "type"
             self.layout_panes()

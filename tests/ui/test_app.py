@@ -221,6 +221,8 @@ async def test_focus_view_and_pane_keys(make_app: MakeApp) -> None:
         assert pane.view.follow is not follow and pane.view.wrap is not wrap
         await pilot.press("c")
         assert "beta" not in pane.view.visible_text()
+        await pilot.press("escape")  # first: the search highlights go
+        assert pane.search_term is None and app.mode == "focus"
         await pilot.press("escape")
         assert app.mode == "type" and app.table.has_focus
 

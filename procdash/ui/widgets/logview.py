@@ -7,10 +7,12 @@ from typing import ClassVar, NamedTuple
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.binding import BindingType
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.strip import Strip
 
+from procdash.ui.keys import PANE_BINDINGS
 from procdash.ui.widgets.logmodel import Log, LogModel, Place
 from procdash.ui.widgets.logscroll import LogScroll
 
@@ -35,6 +37,8 @@ class LogView(LogScroll, can_focus=True):
     The app calls ``refresh_from_buffer`` from its single flush timer; search, filter, wrap and clear
     are methods and reactives the app's keys call. Scrolling keys (LogScroll) and the wheel work here.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = PANE_BINDINGS
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "logview--dropped",

@@ -42,6 +42,7 @@ class ProcessTable(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "process-table--header",
+        "process-table--header-focused",
         "process-table--cursor",
         "process-table--cursor-blurred",
     }
@@ -51,6 +52,7 @@ class ProcessTable(ScrollView, can_focus=True):
         overflow-x: hidden;
         background: $surface;
         & > .process-table--header { text-style: bold; color: $text-muted; background: $panel; }
+        & > .process-table--header-focused { text-style: bold; color: $text; background: $accent 40%; }
         & > .process-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
         & > .process-table--cursor-blurred { background: $block-cursor-blurred-background; }
     }
@@ -78,7 +80,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._cells: dict[str, dict[str, Text]] = {}
         self._versions: dict[str, int] = {}
         self._strips: dict[tuple[str, int, bool, bool, int], Strip] = {}
-        self._header: tuple[int, Strip] | None = None
+        self._header: tuple[tuple[int, bool], Strip] | None = None
         self._styles: dict[str, Style] = {}
 
     # ----- data --------------------------------------------------------------------------------------
@@ -151,10 +153,13 @@ class ProcessTable(ScrollView, can_focus=True):
         """The header on the first line, then the rows scrolled by scroll_y."""
         width = self.size.width
         if y < HEADER_LINES:
-            if self._header is None or self._header[0] != width:
+            # The header is where the focus shows: highlighted while the table has it.
+            header_key = (width, self.has_focus)
+            if self._header is None or self._header[0] != header_key:
                 labels = {c.key: Text(c.label) for c in self.columns}
-                style = self.get_component_rich_style("process-table--header")
-                self._header = (width, self._render_row(labels, style, width))
+                name = "process-table--header-focused" if self.has_focus else "process-table--header"
+                style = self.get_component_rich_style(name)
+                self._header = (header_key, self._render_row(labels, style, width))
             return self._header[1]
         index = round(self.scroll_offset.y) + y - HEADER_LINES
         if not 0 <= index < len(self.row_keys):
@@ -258,12 +263,14 @@ class ProcessTable(ScrollView, can_focus=True):
                 self.post_message(self.Selected(self.row_keys[index]))
 
     def on_focus(self) -> None:
-        """The cursor row is drawn brighter while focused."""
+        """The cursor row is drawn brighter and the header highlighted while focused."""
         self.refresh_line(self.cursor + HEADER_LINES)
+        self.refresh_line(0)
 
     def on_blur(self) -> None:
-        """Dimmer cursor while another widget has the focus."""
+        """Dimmer cursor and a plain header while another widget has the focus."""
         self.refresh_line(self.cursor + HEADER_LINES)
+        self.refresh_line(0)
 
     def on_resize(self) -> None:
         """Keep the cursor in view after a resize."""

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label
 
 
@@ -34,6 +35,7 @@ class PromptBar(Horizontal):
         super().__init__(id=id)
         self.kind = "search"
         self.target = ""
+        self.return_to: Widget | None = None  # what had the focus before the prompt opened
         self._label = Label("", id="prompt-label")
         self._input = Input(placeholder="text (case-insensitive); enter to keep, escape to close", id="prompt-input")
 
@@ -44,6 +46,8 @@ class PromptBar(Horizontal):
 
     def open(self, kind: str, target: str, term: str) -> None:
         """Ask for a ``kind`` ("search" or "filter") term for pane ``target``, starting from ``term``."""
+        if not self.display:
+            self.return_to = self.screen.focused
         self.kind = kind
         self.target = target
         self._label.update(f"{kind} {target}: ")
@@ -80,7 +84,13 @@ class PromptBar(Horizontal):
         return self._input.value
 
     def action_close(self) -> None:
-        """Hide the prompt, keeping what was applied."""
+        """Escape: hide the prompt; a search is cleared (its highlights go), a filter stays as typed."""
+        if self.kind == "search" and self._input.value:
+            self.post_message(self.Changed(self.kind, self.target, "", final=True))
+        self._hide()
+
+    def _hide(self) -> None:
+        """Hide the prompt and ask for the focus to go back where it was."""
         self.display = False
         self.post_message(self.Closed())
 
@@ -95,4 +105,4 @@ class PromptBar(Horizontal):
         """Enter: apply and close."""
         event.stop()
         self.post_message(self.Changed(self.kind, self.target, event.value, final=True))
-        self.action_close()
+        self._hide()
