@@ -45,7 +45,7 @@ class PaneActions(DashboardBase):
             return
         term = pane.search_term if kind == "search" else pane.filter_term
         pane.search_from_tail = pane.view.follow
-        self.query_one(PromptBar).open(kind, pane.key, term or "")
+        self.query_one(PromptBar).open(kind, pane.key, term or "", regex=pane.regex)
 
     def on_prompt_bar_changed(self, message: PromptBar.Changed) -> None:
         """Apply a search or filter term as it is typed."""
@@ -53,12 +53,14 @@ class PaneActions(DashboardBase):
         if pane is None:
             return
         term = message.term or None
+        pane.regex = message.regex
         if message.kind == "search":
             pane.search_term = term
-            pane.matches = pane.view.set_search(term, from_tail=pane.search_from_tail)
+            pane.matches = pane.view.set_search(term, from_tail=pane.search_from_tail, regex=message.regex)
         else:
             pane.filter_term = term
-            pane.view.set_filter(term)
+            pane.view.set_filter(term, regex=message.regex)
+        self.query_one(PromptBar).show_error(pane.view.search_error)
         pane.refresh_flags()
 
     def on_prompt_bar_closed(self, message: PromptBar.Closed) -> None:

@@ -22,7 +22,8 @@ class Source:
     buffer: LogBuffer
     head: str = ""
     # A minor source (procdash's lifecycle lines beside one process's output) shows no line older than
-    # the oldest output line still held: the output then drops lines only at the front, never in between.
+    # the oldest output line still held once output was dropped: the output then drops lines only at
+    # the front, never in between.
     minor: bool = False
     carry: ColorCarry = field(default_factory=ColorCarry)
 
@@ -45,11 +46,13 @@ class MergedLog:
     @property
     def first_seq(self) -> int:
         """The oldest arrival number shown: of the major sources when one holds lines, else of any."""
-        major = [s.buffer.first_arrival for s in self.sources if not s.minor and len(s.buffer)]
-        if major:
-            return min(major)
         held = [s.buffer.first_arrival for s in self.sources if len(s.buffer)]
-        return min(held) if held else self.next_seq
+        first = min(held) if held else self.next_seq
+        major = [s.buffer for s in self.sources if not s.minor and len(s.buffer)]
+        if major and any(buffer.dropped for buffer in major):
+            # Output is gone before this point: lifecycle lines about that time go with it.
+            return max(first, min(buffer.first_arrival for buffer in major))
+        return first
 
     @property
     def next_seq(self) -> int:

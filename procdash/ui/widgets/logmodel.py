@@ -146,7 +146,7 @@ class LogModel:
         """Recompute the shown lines from the buffer (filter, clear mark or wrap width changed)."""
         current = self.matches.current_hit if self.matches is not None else None
         if self.matches is not None:
-            self.matches = Matches(self.matches.term)
+            self.matches = Matches(self.matches.term, regex=self.matches.regex)
         self.wrap_width = wrap_width
         self.rows = RowIndex(wrap_width is not None)
         self.max_cells = self.measured_for = 0
@@ -158,18 +158,25 @@ class LogModel:
         if self.matches is not None and current is not None and self.matches.hits:
             self.matches.current = self.matches.nearest(current)
 
-    def set_filter(self, term: str | None) -> None:
-        """Remember a filter (call ``rebuild`` next); None or "" shows every line."""
+    def set_filter(self, term: str | None, *, regex: bool = False) -> None:
+        """Remember a filter (call ``rebuild`` next); None or "" shows every line, ``!term`` the others."""
         self.filter_term = term or None
-        self._filter = Needle(term) if term else None
+        inverse = bool(term) and term is not None and term.startswith("!") and len(term) > 1
+        needle = term[1:] if inverse and term else term
+        self._filter = Needle(needle, regex=regex, inverse=inverse) if needle else None
 
-    def set_search(self, term: str | None) -> int:
+    @property
+    def filter_error(self) -> str | None:
+        """Why the filter's regular expression does not compile, if it does not."""
+        return self._filter.error if self._filter is not None else None
+
+    def set_search(self, term: str | None, *, regex: bool = False) -> int:
         """Find every hit of ``term`` in the shown lines; returns how many."""
         self._search_version += 1
         if not term:
             self.matches = None
             return 0
-        self.matches = Matches(term)
+        self.matches = Matches(term, regex=regex)
         seqs, lines = self.shown()
         self.matches.add(seqs, plain_lines(lines)[0])
         return len(self.matches)

@@ -23,15 +23,39 @@ _NEVER = re.compile(r"(?!)")
 
 
 class Needle:
-    """A search or filter term: plain text, any case; offsets it reports are those of the original text."""
+    """A search or filter term, any case: plain text, or a regular expression with ``regex``.
 
-    def __init__(self, term: str) -> None:
+    Offsets it reports are those of the original text. ``inverse`` (a filter's ``!term``) keeps the
+    lines that do not match. A regular expression that does not compile matches nothing and says why
+    in ``error``.
+    """
+
+    def __init__(self, term: str, *, regex: bool = False, inverse: bool = False) -> None:
         self.term = term
-        # A shown line never holds a newline, so a term with one can never match.
-        self.pattern = _NEVER if "\n" in term else re.compile(re.escape(term), re.IGNORECASE)
-        self._lower = term.lower() if term.isascii() and "\n" not in term else None
+        self.inverse = inverse
+        self.error: str | None = None
+        self._lower: str | None = None
+        if "\n" in term:
+            # A shown line never holds a newline, so a term with one can never match.
+            self.pattern = _NEVER
+        elif regex:
+            try:
+                self.pattern = re.compile(term, re.IGNORECASE)
+            except re.error as exc:
+                self.pattern, self.error = _NEVER, str(exc)
+        else:
+            self.pattern = re.compile(re.escape(term), re.IGNORECASE)
+            self._lower = term.lower() if term.isascii() else None
 
     def lines(self, plains: Sequence[str]) -> list[int]:
+        """Indices of the lines that match (that do not, when inverse)."""
+        found = self._matching(plains)
+        if not self.inverse:
+            return found
+        hit = set(found)
+        return [index for index in range(len(plains)) if index not in hit]
+
+    def _matching(self, plains: Sequence[str]) -> list[int]:
         """Indices of the lines that contain the term.
 
         For ASCII text, lowercasing keeps every offset and a plain substring test per line runs in C,
@@ -44,6 +68,10 @@ class Needle:
             lowered = blob.lower().split("\n")
             if len(lowered) == len(plains):
                 return list(compress(range(len(lowered)), map(contains, lowered, repeat(self._lower))))
+        if self._lower is None and self.pattern is not _NEVER:
+            # A regular expression could match across the joining newlines: test each line alone.
+            search_line = self.pattern.search
+            return [index for index, plain in enumerate(plains) if search_line(plain) is not None]
         found: list[int] = []
         search = self.pattern.search
         line = 0
@@ -63,7 +91,8 @@ class Needle:
         finditer = self.pattern.finditer
         for index in self.lines(plains):
             for match in finditer(plains[index]):
-                yield index, match.start(), match.end()
+                if match.end() > match.start():  # an empty match (``x*``) highlights nothing
+                    yield index, match.start(), match.end()
 
     def keep(self, seqs: Sequence[int], plains: Sequence[str]) -> tuple[list[int], list[str]]:
         """The lines (sequence numbers and plain texts) that contain the term."""
@@ -74,9 +103,10 @@ class Needle:
 class Matches:
     """Every hit of one term in the shown lines, oldest first, and which hit is current."""
 
-    def __init__(self, term: str) -> None:
+    def __init__(self, term: str, *, regex: bool = False) -> None:
         self.term = term
-        self.needle = Needle(term)
+        self.regex = regex
+        self.needle = Needle(term, regex=regex)
         self.pattern = self.needle.pattern
         self.hits: list[Hit] = []
         self.current = -1  # index into hits, -1 when none is current

@@ -103,6 +103,12 @@ class LogView(LogScroll, can_focus=True):
         return self._model.matches.term if self._model.matches is not None else None
 
     @property
+    def search_error(self) -> str | None:
+        """Why the search or filter regular expression does not compile, if it does not."""
+        matches = self._model.matches
+        return (matches.needle.error if matches is not None else None) or self._model.filter_error
+
+    @property
     def match_count(self) -> int:
         """Hits of the active search among the shown lines."""
         return len(self._model.matches) if self._model.matches is not None else 0
@@ -143,7 +149,7 @@ class LogView(LogScroll, can_focus=True):
             self.new_lines += added
         self._after_change(anchor, moved=force or bool(removed) or header != model.header)
 
-    def set_search(self, term: str | None, *, from_tail: bool | None = None) -> int:
+    def set_search(self, term: str | None, *, from_tail: bool | None = None, regex: bool = False) -> int:
         """Highlight ``term`` (plain text, any case); returns the number of hits.
 
         As in less: from the tail (following) the newest hit is shown first; scrolled up, the first hit
@@ -153,7 +159,7 @@ class LogView(LogScroll, can_focus=True):
         following = self.follow if from_tail is None else from_tail
         top = int(self.scroll_y) - self._model.header
         self.refresh_from_buffer()
-        count = self._model.set_search(term)
+        count = self._model.set_search(term, regex=regex)
         if count:
             matches = self._model.matches
             assert matches is not None
@@ -171,10 +177,10 @@ class LogView(LogScroll, can_focus=True):
         """Move to the previous hit (before the current one, or above the screen's bottom); False if none."""
         return self._step(forward=False)
 
-    def set_filter(self, term: str | None) -> None:
-        """Show only lines containing ``term`` (plain text, any case); None or "" shows every line."""
+    def set_filter(self, term: str | None, *, regex: bool = False) -> None:
+        """Show only lines containing ``term`` (any case; ``!term``: lines without it); None or "" shows all."""
         self.refresh_from_buffer()
-        self._model.set_filter(term)
+        self._model.set_filter(term, regex=regex)
         self.new_lines = 0
         self._rebuild()
 
@@ -269,6 +275,8 @@ class LogView(LogScroll, can_focus=True):
         if row < frame.header:
             return self._bar(f"… {self._model.dropped} earlier lines dropped (scrollback)", "logview--dropped", frame)
         strip = self._model.row_strip(row - frame.header, frame.hit, frame.current)
+        if strip is None and row == frame.header and self._model.filter_term and not self._model.rows.rows:
+            return self._bar(f" no line matches the filter {self._model.filter_term}", "logview--dropped", frame)
         if strip is None:
             return Strip.blank(frame.width, frame.base)
         start = 0 if self.wrap else frame.scroll_x

@@ -41,6 +41,7 @@ class LogPane(Vertical):
         self.filter_term: str | None = None
         self.matches = 0
         self.search_from_tail = True  # whether the prompt was opened while following the tail
+        self.regex = False  # search and filter terms are regular expressions (toggled in the prompt)
         self.refreshed_at = 0.0  # time.monotonic() of the last refresh_from_buffer by the app
         self.title_key: object = None  # what the title was built from, to skip rebuilding it
         self._title: str | Text = ""
@@ -107,8 +108,15 @@ class LogPane(Vertical):
                 parts.append(f"/{self.search_term}: {index + 1}/{count}")
             else:
                 parts.append(f"/{self.search_term}: {count} match{'es' if count != 1 else ''}")
+        mode = " (regex)" if self.regex else ""
+        if parts:
+            parts[-1] += mode
         if self.filter_term:
-            parts.append(f"filter \\{self.filter_term}")
+            shown = view.line_count
+            if shown == 0:
+                parts.append(f"filter \\{self.filter_term}{mode}: no lines match")
+            else:
+                parts.append(f"filter \\{self.filter_term}{mode}: {shown} line{'s' if shown != 1 else ''}")
         if not view.follow:
             parts.append("follow off")
         if view.wrap:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,17 +17,21 @@ from textual.widgets import Input, Label
 class PromptBar(Horizontal):
     """Asks for a search or filter term; the term applies as it is typed, enter keeps it, escape closes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", key_display="esc"),
+        Binding("ctrl+r", "toggle_regex", "Regex/text"),
+    ]
 
     class Changed(Message):
         """The term changed (``final`` once enter was pressed)."""
 
-        def __init__(self, kind: str, target: str, term: str, final: bool) -> None:
+        def __init__(self, kind: str, target: str, term: str, final: bool, regex: bool = False) -> None:
             super().__init__()
             self.kind = kind
             self.target = target
             self.term = term
             self.final = final
+            self.regex = regex
 
     class Closed(Message):
         """The prompt was dismissed; focus should return to where it came from."""
@@ -36,21 +41,26 @@ class PromptBar(Horizontal):
         self.kind = "search"
         self.target = ""
         self.return_to: Widget | None = None  # what had the focus before the prompt opened
+        self.regex = False  # the term is a regular expression (ctrl+r), else plain text
         self._label = Label("", id="prompt-label")
-        self._input = Input(placeholder="text (case-insensitive); enter to keep, escape to close", id="prompt-input")
+        self._input = Input(
+            placeholder="any case; ctrl+r regex/text; filter !term hides matches; enter keeps, escape closes",
+            id="prompt-input",
+        )
 
     def compose(self) -> ComposeResult:
         """A label saying what is asked and where, then the input."""
         yield self._label
         yield self._input
 
-    def open(self, kind: str, target: str, term: str) -> None:
+    def open(self, kind: str, target: str, term: str, regex: bool = False) -> None:
         """Ask for a ``kind`` ("search" or "filter") term for pane ``target``, starting from ``term``."""
         if not self.display:
             self.return_to = self.screen.focused
         self.kind = kind
         self.target = target
-        self._label.update(f"{kind} {target}: ")
+        self.regex = regex
+        self.show_error(None)
         self.display = True
         with self._input.prevent(Input.Changed):
             self._input.value = term
@@ -58,6 +68,22 @@ class PromptBar(Horizontal):
         # At once, not through Widget.focus() (which waits for the next loop turn): keys that came in the
         # same burst as "/" are already queued behind it and must be typed into the prompt, in order.
         self.screen.set_focus(self._input)
+
+    def action_toggle_regex(self) -> None:
+        """ctrl+r: read the term as a regular expression, or as plain text again; applies at once."""
+        self.regex = not self.regex
+        self.show_error(None)
+        self.post_message(self.Changed(self.kind, self.target, self._input.value, final=False, regex=self.regex))
+
+    def show_error(self, error: str | None) -> None:
+        """The label: what is asked, where, in which mode (and why a regular expression is refused)."""
+        mode = "regex" if self.regex else "text"
+        label = Text(f"{self.kind} {self.target} ")
+        label.append(f"[{mode}]", style="reverse" if self.regex else "dim")
+        if error:
+            label.append(f" bad regex: {error}", style="bold red")
+        label.append(": ")
+        self._label.update(label)
 
     def catch_stray_key(self, event: events.Key) -> bool:
         """Type a printable key into the open prompt when it reached the app from another widget.
@@ -86,7 +112,7 @@ class PromptBar(Horizontal):
     def action_close(self) -> None:
         """Escape: hide the prompt; a search is cleared (its highlights go), a filter stays as typed."""
         if self.kind == "search" and self._input.value:
-            self.post_message(self.Changed(self.kind, self.target, "", final=True))
+            self.post_message(self.Changed(self.kind, self.target, "", final=True, regex=self.regex))
         self._hide()
 
     def _hide(self) -> None:
@@ -98,11 +124,11 @@ class PromptBar(Horizontal):
     def _changed(self, event: Input.Changed) -> None:
         """Apply while typing."""
         event.stop()
-        self.post_message(self.Changed(self.kind, self.target, event.value, final=False))
+        self.post_message(self.Changed(self.kind, self.target, event.value, final=False, regex=self.regex))
 
     @on(Input.Submitted, "#prompt-input")
     def _submitted(self, event: Input.Submitted) -> None:
         """Enter: apply and close."""
         event.stop()
-        self.post_message(self.Changed(self.kind, self.target, event.value, final=True))
+        self.post_message(self.Changed(self.kind, self.target, event.value, final=True, regex=self.regex))
         self._hide()
