@@ -14,6 +14,9 @@ from textual.widget import Widget
 from textual.widgets import Input, Label
 
 
+PLACEHOLDER = "any case; ctrl+r regex/text; filter !term hides matches; enter keeps, escape closes"
+
+
 class PromptBar(Horizontal):
     """Asks for a search or filter term; the term applies as it is typed, enter keeps it, escape closes."""
 
@@ -44,7 +47,7 @@ class PromptBar(Horizontal):
         self.regex = False  # the term is a regular expression (ctrl+r), else plain text
         self._label = Label("", id="prompt-label")
         self._input = Input(
-            placeholder="any case; ctrl+r regex/text; filter !term hides matches; enter keeps, escape closes",
+            placeholder=PLACEHOLDER,
             id="prompt-input",
         )
 
