@@ -13,7 +13,6 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-
 PLACEHOLDER = "any case; ctrl+r regex/text; filter !term hides matches; enter keeps, escape closes"
 
 
