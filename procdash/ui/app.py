@@ -80,6 +80,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self.metrics: Metrics | None = None
         self.mode = "type"  # "type": panes of the selected type; "all": merged log; "focus": one process
         self.focus_name: str | None = None
+        self.timestamps = False  # lines start with their arrival time (t)
         self.selected_type = supervisor.types[0].name if supervisor.types else ""
         self.panes: dict[str, LogPane] = {}
         self.merged_pane = LogPane(MERGED, self.feed.merged)

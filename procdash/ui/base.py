@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         supervisor: Supervisor
         feed: DashboardFeed
         mode: str
+        timestamps: bool
         focus_name: str | None
         selected_type: str
         panes: dict[str, LogPane]

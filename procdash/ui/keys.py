@@ -24,6 +24,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("w", "toggle_wrap", "Wrap", show=False, id="wrap"),
     Binding("c", "clear_pane", "Clear", show=False, id="clear"),
     Binding("y", "copy_pane", "Copy", show=False, id="copy"),
+    Binding("t", "toggle_timestamps", "Times", show=False, id="timestamps"),
 ]
 
 # What a focused log pane offers in the footer; they run the app's actions (the app has the same keys).
@@ -35,6 +36,7 @@ PANE_BINDINGS: list[BindingType] = [
     Binding("f", "app.toggle_follow", "Follow", id="pane_follow"),
     Binding("w", "app.toggle_wrap", "Wrap", id="pane_wrap"),
     Binding("y", "app.copy_pane", "Copy", id="pane_copy"),
+    Binding("t", "app.toggle_timestamps", "Times", id="pane_timestamps"),
 ]
 # App actions that concern the process table: the footer leaves them out while a pane has the focus.
 TABLE_ACTIONS = frozenset({"scale", "restart", "restart_failed", "stop_start", "focus_view", "toggle_merged"})
@@ -74,6 +76,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("w", "wrap long lines on/off"),
             ("c", "clear the pane (the scrollback is kept)"),
             ("y", "copy the pane's visible text (OSC 52 clipboard)"),
+            ("t", "timestamps on/off in every pane: the time each line arrived"),
             ("↑ ↓ pgup pgdn home end", "scroll; the mouse wheel scrolls too"),
         ],
     ),

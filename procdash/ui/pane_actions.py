@@ -105,6 +105,13 @@ class PaneActions(DashboardBase):
             pane.view.wrap = not pane.view.wrap
             pane.refresh_flags()
 
+    def action_toggle_timestamps(self) -> None:
+        """t: every pane (and the merged view) starts each line with the time it arrived, or stops."""
+        self.timestamps = not self.timestamps
+        for pane in [self.merged_pane, *self.panes.values()]:
+            pane.view.set_timestamps(self.timestamps)
+            pane.refresh_flags()
+
     def action_clear_pane(self) -> None:
         """c: hide what the current pane shows so far (the scrollback is kept)."""
         pane = self.current_pane()

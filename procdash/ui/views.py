@@ -27,6 +27,7 @@ class ViewActions(DashboardBase):
             log = self.feed.pane_log(inst)
             if pane is None:
                 pane = LogPane(inst.name, log)
+                pane.view.set_timestamps(self.timestamps)
                 self.panes[inst.name] = pane
                 pane.display = False
                 if previous is None:

@@ -8,6 +8,7 @@ the log view notices through ``gaps`` and removes them in batches.
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ class MergedLog:
     def __init__(self, sources: Sequence[Source] = ()) -> None:
         self.sources: list[Source] = list(sources)
         self.version = 0  # bumped when the set of sources changes: the view starts over
+        self.stamped = False  # every line starts with the time it arrived (the view toggles it)
 
     def set_sources(self, sources: Sequence[Source]) -> None:
         """Merge these buffers from now on (same buffers in the same order: nothing changes)."""
@@ -82,8 +84,11 @@ class MergedLog:
         lines: list[str] = []
         for arrival, index, seq, count in runs:
             seqs.extend(range(arrival, arrival + count))
+            buffer = self.sources[index].buffer
             head = self.sources[index].head
-            raws = self.sources[index].buffer.slice(seq, seq + count)
+            if self.stamped:
+                head = stamp(buffer, seq) + head
+            raws = buffer.slice(seq, seq + count)
             lines.extend([head + raw for raw in raws] if head else raws)
         return seqs, lines
 
@@ -105,7 +110,8 @@ class MergedLog:
             for _arrival, local, _count in source.buffer.runs(seq, seq + 1):
                 buffer = source.buffer
                 prefix = source.carry.prefix(buffer.slice, buffer.first_seq, local)
-                return f"{source.head}{prefix}{buffer.get(local)}"
+                when = stamp(buffer, local) if self.stamped else ""
+                return f"{when}{source.head}{prefix}{buffer.get(local)}"
         raise IndexError(seq)
 
     def time_of(self, seq: int) -> float | None:
@@ -114,3 +120,8 @@ class MergedLog:
             for _arrival, local, _count in source.buffer.runs(seq, seq + 1):
                 return source.buffer.time_of(local)
         return None
+
+
+def stamp(buffer: LogBuffer, seq: int) -> str:
+    """The dim ``21:02:11`` a line starts with when timestamps are on: when its batch arrived."""
+    return f"\x1b[2m{time.strftime('%H:%M:%S', time.localtime(buffer.time_of(seq)))}\x1b[22m "

@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from procdash.ui.keys import PANE_BINDINGS
+from procdash.ui.widgets.logmerge import MergedLog
 from procdash.ui.widgets.logmodel import Log, LogModel, Place
 from procdash.ui.widgets.logscroll import LogScroll
 
@@ -212,6 +213,20 @@ class LogView(LogScroll, can_focus=True):
             self.new_lines = 0
             self._scroll_end()
         self.refresh()
+
+    def set_timestamps(self, on: bool) -> None:
+        """Start every line with the time it arrived (a merged or pane log; a bare buffer has no times)."""
+        buffer = self._model.buffer
+        if isinstance(buffer, MergedLog) and buffer.stamped != on:
+            buffer.stamped = on
+            self._model.forget_drawn()
+            self._rebuild()
+
+    @property
+    def timestamps(self) -> bool:
+        """Whether lines start with their arrival time."""
+        buffer = self._model.buffer
+        return isinstance(buffer, MergedLog) and buffer.stamped
 
     def watch_wrap(self, wrap: bool) -> None:
         """Re-measure rows for the new mode, keeping the top line in place."""

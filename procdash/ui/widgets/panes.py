@@ -121,6 +121,8 @@ class LogPane(Vertical):
             parts.append("follow off")
         if view.wrap:
             parts.append("wrap")
+        if view.timestamps:
+            parts.append("times")
         return " · ".join(parts)
 
 
