@@ -78,9 +78,11 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         names = [f"{t.name}.{max(1, n)}" for t, n in zip(supervisor.types, supervisor.desired.values(), strict=False)]
         self.feed = DashboardFeed(names, scrollback=supervisor.options.scrollback)
         self.metrics: Metrics | None = None
-        self.mode = "type"  # "type": panes of the selected type; "all": merged log; "focus": one process
+        # "type": panes of the selected type; "pinned": the pinned processes; "all": merged; "focus": one.
+        self.mode = "type"
         self.focus_name: str | None = None
         self.timestamps = False  # lines start with their arrival time (t)
+        self.pinned: list[str] = []  # instance names pinned side by side (p), in pinning order
         self.selected_type = supervisor.types[0].name if supervisor.types else ""
         self.panes: dict[str, LogPane] = {}
         self.merged_pane = LogPane(MERGED, self.feed.merged)
@@ -323,7 +325,8 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         width = (self.table.size.width or self.size.width) - 1
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
         spark = next((c.width for c in columns if c.key == "spark"), 0)
-        self.table.sync(columns, tablerows.build_rows(sup, self.metrics, spark), tablerows.fallbacks(sup))
+        rows = tablerows.build_rows(sup, self.metrics, spark, set(self.pinned))
+        self.table.sync(columns, rows, tablerows.fallbacks(sup))
         for pane in self.visible_panes():
             pane.show_title(self._pane_title(pane), pane.flags())
         self._refresh_header()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         feed: DashboardFeed
         mode: str
         timestamps: bool
+        pinned: list[str]
         focus_name: str | None
         selected_type: str
         panes: dict[str, LogPane]
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
         def _refresh_header(self) -> None: ...
 
         def clear_search(self) -> bool: ...
+
+        def mark_table_dirty(self) -> None: ...
 
 else:
     DashboardBase = object

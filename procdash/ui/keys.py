@@ -14,6 +14,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("R", "restart_failed", "Restart failed", show=False, id="restart_failed"),
     Binding("s", "stop_start", "Stop/start", id="stop_start"),
     Binding("a", "toggle_merged", "All", id="merged"),
+    Binding("p", "pin", "Pin", show=False, id="pin"),
+    Binding("P", "show_pinned", "Pinned", show=False, id="pinned"),
     Binding("enter", "focus_view", "Focus", id="focus"),
     Binding("escape", "leave_view", "Back", key_display="esc", id="back"),
     Binding("slash", "prompt('search')", "Search", key_display="/", id="search"),
@@ -39,7 +41,9 @@ PANE_BINDINGS: list[BindingType] = [
     Binding("t", "app.toggle_timestamps", "Times", id="pane_timestamps"),
 ]
 # App actions that concern the process table: the footer leaves them out while a pane has the focus.
-TABLE_ACTIONS = frozenset({"scale", "restart", "restart_failed", "stop_start", "focus_view", "toggle_merged"})
+TABLE_ACTIONS = frozenset(
+    {"scale", "restart", "restart_failed", "stop_start", "focus_view", "toggle_merged", "pin", "show_pinned"}
+)
 # App actions still offered while the prompt has the focus.
 PROMPT_ACTIONS = frozenset({"request_quit", "kill_now", "help"})
 
@@ -59,7 +63,9 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Views",
         [
-            ("a", "merged view: every process interleaved, with name prefixes (again to leave)"),
+            ("a", "merged view: every process (or only the pinned ones) interleaved, with name prefixes"),
+            ("p", "pin / unpin the selected process (a type row: all its instances); pinned rows show *"),
+            ("P", "pinned view: the pinned processes side by side, from any types (again to leave)"),
             ("enter", "focus view: the selected process full width"),
             ("escape", "clear search highlights, else back to the panes of the selected type"),
             ("tab  shift+tab", "move between the table and the log panes (the focused one is highlighted)"),

@@ -104,7 +104,12 @@ def single(supervisor: Supervisor, type_name: str) -> Instance | None:
     return slots[0] if len(slots) == 1 and supervisor.desired[type_name] == 1 else None
 
 
-def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int = 12) -> list[Row]:
+def build_rows(
+    supervisor: Supervisor,
+    metrics: Metrics | None,
+    spark_width: int = 12,
+    pinned: set[str] | frozenset[str] = frozenset(),
+) -> list[Row]:
     """One row for a type with a single instance; otherwise a type row (totals) and a row per instance.
 
     A type scaled to 0 (or still without instances) keeps its type row, so ``+`` has a row to act on.
@@ -114,10 +119,13 @@ def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int
         color = fmt.type_color(supervisor.type_index[t.name])
         only = single(supervisor, t.name)
         if only is not None:
-            rows.append(_instance_row(only, metrics, spark_width, color, alone=True))
+            rows.append(_instance_row(only, metrics, spark_width, color, alone=True, pinned=only.name in pinned))
             continue
         rows.append(_type_row(supervisor, t.name, metrics, spark_width, color))
-        rows.extend(_instance_row(inst, metrics, spark_width, color) for inst in supervisor.slots[t.name])
+        rows.extend(
+            _instance_row(inst, metrics, spark_width, color, pinned=inst.name in pinned)
+            for inst in supervisor.slots[t.name]
+        )
     return rows
 
 
@@ -153,13 +161,17 @@ def _type_row(supervisor: Supervisor, type_name: str, metrics: Metrics | None, s
     )
 
 
-def _instance_row(inst: Instance, metrics: Metrics | None, spark_width: int, color: str, *, alone: bool = False) -> Row:
-    """An instance's row; ``alone`` when it stands for its whole type (no type row above it)."""
+def _instance_row(
+    inst: Instance, metrics: Metrics | None, spark_width: int, color: str, *, alone: bool = False, pinned: bool = False
+) -> Row:
+    """An instance's row; ``alone`` when it stands for its whole type (no type row above it), ``*`` if pinned."""
     alive = inst.state in LIVE_STATES
     usage = metrics.usage(inst.name) if metrics and alive else None
     history = metrics.history.get(inst.name, []) if metrics and alive else []
     exit_style = "dim" if inst.exit_code in (0, None) else "red"
     name = _cell(inst.name, f"bold {color}") if alone else _cell(f"  {inst.name}", color)
+    if pinned:
+        name.append(" *", style="bold")  # pinned: shown side by side with P
     return (
         instance_key(inst.name),
         {

@@ -37,16 +37,24 @@ class ViewActions(DashboardBase):
             else:
                 pane.follow_sources()
             previous = pane
-        self.feed.merge(instances)
-        self.merged_pane.follow_sources()
+        self._merge_chosen()
         if self.mode == "focus" and self.focus_name not in names:
             self.mode = "type"
         self.layout_panes()
+
+    def _merge_chosen(self) -> None:
+        """The merged view shows the pinned processes when there are any, else every process."""
+        instances = self.supervisor.instances()
+        chosen = [inst for inst in instances if inst.name in self.pinned]
+        self.feed.merge(chosen or instances)
+        self.merged_pane.follow_sources()
 
     def visible_panes(self) -> list[LogPane]:
         """The log panes on screen now."""
         if self.mode == "all":
             return [self.merged_pane]
+        if self.mode == "pinned":
+            return [self.panes[name] for name in self.pinned if name in self.panes]
         if self.mode == "focus" and self.focus_name in self.panes:
             return [self.panes[self.focus_name]]
         return [self.panes[name] for name in self.names_of_type(self.selected_type) if name in self.panes]
@@ -56,6 +64,9 @@ class ViewActions(DashboardBase):
         panes = self.visible_panes()
         if panes:
             self.grid.show_panes(list(panes))
+        elif self.mode == "pinned":
+            self.empty_pane.update("nothing pinned: p pins the selected process, P shows the pinned ones")
+            self.grid.show_panes([self.empty_pane])
         else:
             desired = self.supervisor.desired.get(self.selected_type, 0)
             why = "is scaled to 0" if desired == 0 else "has no instances yet"
@@ -77,7 +88,8 @@ class ViewActions(DashboardBase):
     def _pane_title(self, pane: LogPane) -> str | Text:
         """ "web.1 · running · :5000" with the state in its colour; a failed pane gets a red border."""
         if pane is self.merged_pane:
-            return "all processes (merged)"
+            chosen = [name for name in self.pinned if name in self.panes]
+            return f"merged: {', '.join(chosen)}" if chosen else "all processes (merged)"
         inst = self.supervisor.find(pane.key)
         if inst is None:
             return pane.key
@@ -127,6 +139,27 @@ class ViewActions(DashboardBase):
             if self._pty_guessed.get(inst.name) != (inst.pid, *size):
                 self._pty_guessed[inst.name] = (inst.pid, *size)
                 self.supervisor.resize(inst.name, *size)
+
+    def action_pin(self) -> None:
+        """p: pin the selected process (a type row: all its instances) to the pinned view, or unpin it."""
+        names = self.selected_names()
+        if not names:
+            return
+        if all(name in self.pinned for name in names):
+            self.pinned = [name for name in self.pinned if name not in names]
+            self.notify(f"unpinned {', '.join(names)}", timeout=2)
+        else:
+            self.pinned += [name for name in names if name not in self.pinned]
+            self.notify(f"pinned {', '.join(names)}: P shows the pinned side by side, a merges them", timeout=3)
+        self._merge_chosen()
+        self.mark_table_dirty()
+        if self.mode in ("pinned", "all"):
+            self.layout_panes()
+
+    def action_show_pinned(self) -> None:
+        """P: the pinned processes side by side (from any types), or back to the selected type."""
+        self.mode = "type" if self.mode == "pinned" else "pinned"
+        self.layout_panes()
 
     def action_toggle_merged(self) -> None:
         """a: the merged log of every process, or back to the panes."""

@@ -154,8 +154,10 @@ class PaneGrid(ScrollableContainer, can_focus=False):
                 child.display = id(child) in shown
         count = max(1, len(panes))
         width = max(1, self.size.width)
-        columns = max(1, min(count, width // MIN_PANE_WIDTH))
-        rows = math.ceil(count / columns)
+        widest = max(1, min(count, width // MIN_PANE_WIDTH))
+        # As few rows as the width allows, then as few columns as fill them: 4 at 120 columns are 2x2.
+        rows = math.ceil(count / widest)
+        columns = math.ceil(count / rows)
         styles = self.styles
         if styles.grid_size_columns != columns:
             styles.grid_size_columns = columns
