@@ -83,6 +83,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self.focus_name: str | None = None
         self.timestamps = False  # lines start with their arrival time (t)
         self.pinned: list[str] = []  # instance names pinned side by side (p), in pinning order
+        self.order = tablerows.Order()  # the table's sort (C M N S) and name filter (ctrl+f)
         self.selected_type = supervisor.types[0].name if supervisor.types else ""
         self.panes: dict[str, LogPane] = {}
         self.merged_pane = LogPane(MERGED, self.feed.merged)
@@ -325,8 +326,8 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         width = (self.table.size.width or self.size.width) - 1
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
         spark = next((c.width for c in columns if c.key == "spark"), 0)
-        rows = tablerows.build_rows(sup, self.metrics, spark, set(self.pinned))
-        self.table.sync(columns, rows, tablerows.fallbacks(sup))
+        rows = tablerows.build_rows(sup, self.metrics, spark, set(self.pinned), self.order)
+        self.table.sync(tablerows.mark_sorted(columns, self.order), rows, tablerows.fallbacks(sup))
         for pane in self.visible_panes():
             pane.show_title(self._pane_title(pane), pane.flags())
         self._refresh_header()

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
     from procdash.core.supervisor import Supervisor
     from procdash.ui.feed import DashboardFeed
+    from procdash.ui.rows import Order
     from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
     from procdash.ui.widgets.process_table import ProcessTable
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         mode: str
         timestamps: bool
         pinned: list[str]
+        order: Order
         focus_name: str | None
         selected_type: str
         panes: dict[str, LogPane]

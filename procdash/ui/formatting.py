@@ -63,6 +63,11 @@ _SEVERITY = [
 ]
 
 
+def severity(state: State) -> int:
+    """0 for the worst state (fatal) up to the quietest (stopped): what sorting by state uses."""
+    return _SEVERITY.index(state)
+
+
 def type_sgr(type_index: int) -> str:
     """The SGR colour code of a type."""
     return UI_PALETTE[type_index % len(UI_PALETTE)]

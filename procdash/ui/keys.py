@@ -20,7 +20,11 @@ APP_BINDINGS: list[BindingType] = [
     Binding("escape", "leave_view", "Back", key_display="esc", id="back"),
     Binding("slash", "prompt('search')", "Search", key_display="/", id="search"),
     Binding("n", "match(1)", "Next match", show=False, id="next_match"),
-    Binding("N", "match(-1)", "Previous match", show=False, id="previous_match"),
+    Binding("C", "sort('cpu')", "Sort CPU", show=False, id="sort_cpu"),
+    Binding("M", "sort('mem')", "Sort memory", show=False, id="sort_mem"),
+    Binding("N", "sort('name')", "Sort name", show=False, id="sort_name"),
+    Binding("S", "sort('state')", "Sort state", show=False, id="sort_state"),
+    Binding("ctrl+f", "filter_rows", "Find rows", show=False, id="filter_rows"),
     Binding("backslash", "prompt('filter')", "Filter", key_display="\\", show=False, id="filter"),
     Binding("f", "toggle_follow", "Follow", show=False, id="follow"),
     Binding("w", "toggle_wrap", "Wrap", show=False, id="wrap"),
@@ -35,6 +39,7 @@ PANE_BINDINGS: list[BindingType] = [
     Binding("slash", "app.prompt('search')", "Search", key_display="/", id="pane_search"),
     Binding("backslash", "app.prompt('filter')", "Filter", key_display="\\", id="pane_filter"),
     Binding("n", "app.match(1)", "Next", id="pane_next"),
+    Binding("N", "app.match(-1)", "Previous", show=False, id="pane_previous"),
     Binding("f", "app.toggle_follow", "Follow", id="pane_follow"),
     Binding("w", "app.toggle_wrap", "Wrap", id="pane_wrap"),
     Binding("y", "app.copy_pane", "Copy", id="pane_copy"),
@@ -43,6 +48,7 @@ PANE_BINDINGS: list[BindingType] = [
 # App actions that concern the process table: the footer leaves them out while a pane has the focus.
 TABLE_ACTIONS = frozenset(
     {"scale", "restart", "restart_failed", "stop_start", "focus_view", "toggle_merged", "pin", "show_pinned"}
+    | {"sort", "filter_rows"}
 )
 # App actions still offered while the prompt has the focus.
 PROMPT_ACTIONS = frozenset({"request_quit", "kill_now", "help"})
@@ -58,6 +64,8 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("R", "restart every crashed or fatal instance"),
             ("s", "stop the selected instance or type, or start it again"),
             ("↑ ↓  j k", "select a row (the panes show the selected type)"),
+            ("C  M  N  S", "sort by CPU, memory, name or state (again: reversed, a third time: Procfile order)"),
+            ("ctrl+f", "show only the rows whose name contains what you type"),
         ],
     ),
     (
@@ -76,7 +84,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         "Log pane (the focused one, else the selected process)",
         [
             ("/", "search: highlight matches, newest first from the tail (enter keeps them, escape clears)"),
-            ("n  N", "next / previous match; the border shows the position, e.g. 3/14"),
+            ("n  N", "next / previous match (N in a pane; in the table it sorts); position shown, e.g. 3/14"),
             ("\\", "filter: show only matching lines (empty shows all)"),
             ("f", "follow the tail on/off"),
             ("w", "wrap long lines on/off"),

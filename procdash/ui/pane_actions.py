@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.widget import Widget
 
 from procdash.ui.base import DashboardBase
@@ -48,7 +50,11 @@ class PaneActions(DashboardBase):
         self.query_one(PromptBar).open(kind, pane.key, term or "", regex=pane.regex)
 
     def on_prompt_bar_changed(self, message: PromptBar.Changed) -> None:
-        """Apply a search or filter term as it is typed."""
+        """Apply a search or filter term (or the table's name filter) as it is typed."""
+        if message.kind == "rows":
+            self.order = replace(self.order, name_filter=message.term)
+            self.mark_table_dirty()
+            return
         pane = self._pane_by_key(message.target)
         if pane is None:
             return

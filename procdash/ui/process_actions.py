@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 
 from procdash.core.errors import ConfigError
 from procdash.core.instance import State
 from procdash.ui import rows as tablerows
 from procdash.ui.base import DashboardBase
+from procdash.ui.widgets.prompt_bar import PromptBar
 
 FAILED_STATES = (State.CRASHED, State.FATAL)
 
@@ -57,6 +59,26 @@ class ProcessActions(DashboardBase):
         if not failed:
             self.notify("no crashed or fatal process", timeout=2)
         self.restart_names(failed)
+
+    def action_sort(self, key: str) -> None:
+        """C / M / N / S: sort by CPU, memory, name or state (as k9s); again: the other way round.
+
+        CPU and memory start with the biggest, name and state with the first (state: the worst); a
+        third press of the same key goes back to the Procfile's order.
+        """
+        order = self.order
+        first = key in ("cpu", "mem")
+        if order.key != key:
+            self.order = replace(order, key=key, descending=first)
+        elif order.descending == first:
+            self.order = replace(order, descending=not first)
+        else:
+            self.order = replace(order, key=None, descending=False)
+        self.mark_table_dirty()
+
+    def action_filter_rows(self) -> None:
+        """ctrl+f: show only the rows whose name contains what is typed (empty: every row)."""
+        self.query_one(PromptBar).open("rows", "by name", self.order.name_filter)
 
     def action_stop_start(self) -> None:
         """s: stop what runs of the selection, or start it when nothing of it runs."""

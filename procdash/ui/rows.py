@@ -104,29 +104,69 @@ def single(supervisor: Supervisor, type_name: str) -> Instance | None:
     return slots[0] if len(slots) == 1 and supervisor.desired[type_name] == 1 else None
 
 
+@dataclass(frozen=True)
+class Order:
+    """How the table is ordered and narrowed: a sort key ("cpu", "mem", "name", "state" or None for the
+    Procfile's order), its direction, and a name filter (any case)."""
+
+    key: str | None = None
+    descending: bool = False
+    name_filter: str = ""
+
+
 def build_rows(
     supervisor: Supervisor,
     metrics: Metrics | None,
     spark_width: int = 12,
     pinned: set[str] | frozenset[str] = frozenset(),
+    order: Order = Order(),
 ) -> list[Row]:
     """One row for a type with a single instance; otherwise a type row (totals) and a row per instance.
 
     A type scaled to 0 (or still without instances) keeps its type row, so ``+`` has a row to act on.
+    Sorting orders the types (by their totals) and the instances within each; a name filter keeps the
+    instances whose name contains it, and a type row while any of its names does.
     """
-    rows: list[Row] = []
+    groups: list[tuple[float | str, list[tuple[float | str, Row]]]] = []
+    needle = order.name_filter.lower()
     for t in supervisor.types:
         color = fmt.type_color(supervisor.type_index[t.name])
         only = single(supervisor, t.name)
         if only is not None:
-            rows.append(_instance_row(only, metrics, spark_width, color, alone=True, pinned=only.name in pinned))
+            if needle in only.name.lower():
+                row = _instance_row(only, metrics, spark_width, color, alone=True, pinned=only.name in pinned)
+                groups.append((_sort_value(order.key, [only], metrics, only.name), []))
+                groups[-1][1].append((0, row))
             continue
-        rows.append(_type_row(supervisor, t.name, metrics, spark_width, color))
-        rows.extend(
-            _instance_row(inst, metrics, spark_width, color, pinned=inst.name in pinned)
-            for inst in supervisor.slots[t.name]
-        )
-    return rows
+        slots = [inst for inst in supervisor.slots[t.name] if needle in inst.name.lower()]
+        if needle and not slots and needle not in t.name.lower():
+            continue
+        members = [
+            (
+                _sort_value(order.key, [inst], metrics, inst.name),
+                _instance_row(inst, metrics, spark_width, color, pinned=inst.name in pinned),
+            )
+            for inst in slots
+        ]
+        if order.key is not None:
+            members.sort(key=lambda member: member[0], reverse=order.descending)
+        type_row = (0, _type_row(supervisor, t.name, metrics, spark_width, color))
+        groups.append((_sort_value(order.key, supervisor.slots[t.name], metrics, t.name), [type_row, *members]))
+    if order.key is not None:
+        groups.sort(key=lambda group: group[0], reverse=order.descending)
+    return [row for _value, members in groups for _v, row in members]
+
+
+def _sort_value(key: str | None, insts: list[Instance], metrics: Metrics | None, name: str) -> float | str:
+    """What a row (a type: its instances summed, or worst state) sorts by."""
+    if key == "name":
+        return name
+    if key == "state":
+        return min((fmt.severity(inst.state) for inst in insts), default=len(State))
+    if key in ("cpu", "mem") and metrics is not None:
+        usages = [u for inst in insts if (u := metrics.usage(inst.name)) is not None]
+        return sum(u.cpu_percent if key == "cpu" else u.rss for u in usages) if usages else -1.0
+    return 0
 
 
 def _type_row(supervisor: Supervisor, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
@@ -188,6 +228,14 @@ def _instance_row(
             "command": _cell(inst.command, "dim"),
         },
     )
+
+
+def mark_sorted(columns: list[Column], order: Order) -> list[Column]:
+    """The columns with an arrow on the one the table is sorted by."""
+    if order.key is None:
+        return columns
+    arrow = " ↓" if order.descending else " ↑"
+    return [Column(c.key, c.label + arrow, c.width, c.priority, c.right) if c.key == order.key else c for c in columns]
 
 
 def fallbacks(supervisor: Supervisor) -> dict[str, str]:

@@ -1,0 +1,41 @@
+"""The table sorts by CPU, memory, name or state with shift+letter (as k9s) and filters rows by name."""
+
+from __future__ import annotations
+
+from procdash.core.instance import State
+from procdash.ui.app import ProcdashApp
+from tests.helpers import wait_until
+from tests.ui.conftest import MakeApp
+
+PROCFILE = "zeta: exec sleep 30\nalpha: exec sleep 30\nbusy: while :; do :; done\nfails: exit 4\n"
+
+
+def keys(app: ProcdashApp) -> list[str]:
+    """The table's row keys."""
+    return list(app.table.row_keys)
+
+
+async def test_shift_letters_sort_and_ctrl_f_filters(make_app: MakeApp) -> None:
+    app = make_app(PROCFILE, stats_interval=0.2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        sup = app.supervisor
+        await wait_until(lambda: sum(i.state is State.RUNNING for i in sup.instances()) == 3)
+        await wait_until(lambda: (i := sup.find("fails.1")) is not None and i.state is State.CRASHED)
+        await wait_until(
+            lambda: app.metrics is not None and (u := app.metrics.usage("busy.1")) is not None and u.cpu_percent > 20
+        )
+        assert keys(app) == ["i:zeta.1", "i:alpha.1", "i:busy.1", "i:fails.1"]
+        await pilot.press("N")
+        await wait_until(lambda: keys(app) == ["i:alpha.1", "i:busy.1", "i:fails.1", "i:zeta.1"])
+        assert "PROCESS ↑" in [c.label for c in app.table.columns]
+        await pilot.press("N")
+        await wait_until(lambda: keys(app) == ["i:zeta.1", "i:fails.1", "i:busy.1", "i:alpha.1"])
+        await pilot.press("C")
+        await wait_until(lambda: keys(app)[0] == "i:busy.1")
+        assert "CPU ↓" in [c.label for c in app.table.columns]
+        await pilot.press("S")
+        await wait_until(lambda: keys(app)[0] == "i:fails.1")  # the worst state first
+        await pilot.press("ctrl+f", *"ta", "enter")
+        await wait_until(lambda: keys(app) == ["i:zeta.1"])  # "zeta" holds "ta"; alpha does not
+        await pilot.press("ctrl+f", "ctrl+a", "ctrl+k", "enter")
+        await wait_until(lambda: len(keys(app)) == 4)
