@@ -84,6 +84,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self.timestamps = False  # lines start with their arrival time (t)
         self.pinned: list[str] = []  # instance names pinned side by side (p), in pinning order
         self.order = tablerows.Order()  # the table's sort (C M N S) and name filter (ctrl+f)
+        self.project_root = project.root  # where ctrl+s saves a pane's log
         self.selected_type = supervisor.types[0].name if supervisor.types else ""
         self.panes: dict[str, LogPane] = {}
         self.merged_pane = LogPane(MERGED, self.feed.merged)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from textual.app import App
 
     from procdash.core.supervisor import Supervisor
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         timestamps: bool
         pinned: list[str]
         order: Order
+        project_root: Path
         focus_name: str | None
         selected_type: str
         panes: dict[str, LogPane]
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
         def _refresh_header(self) -> None: ...
 
         def clear_search(self) -> bool: ...
+
+        def cancel_selection(self) -> bool: ...
 
         def mark_table_dirty(self) -> None: ...
 

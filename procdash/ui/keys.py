@@ -30,6 +30,9 @@ APP_BINDINGS: list[BindingType] = [
     Binding("w", "toggle_wrap", "Wrap", show=False, id="wrap"),
     Binding("c", "clear_pane", "Clear", show=False, id="clear"),
     Binding("y", "copy_pane", "Copy", show=False, id="copy"),
+    Binding("Y", "copy_all", "Copy all", show=False, id="copy_all"),
+    Binding("v", "select_lines", "Select", show=False, id="select"),
+    Binding("ctrl+s", "save_pane", "Save log", show=False, id="save"),
     Binding("t", "toggle_timestamps", "Times", show=False, id="timestamps"),
 ]
 
@@ -43,6 +46,8 @@ PANE_BINDINGS: list[BindingType] = [
     Binding("f", "app.toggle_follow", "Follow", id="pane_follow"),
     Binding("w", "app.toggle_wrap", "Wrap", id="pane_wrap"),
     Binding("y", "app.copy_pane", "Copy", id="pane_copy"),
+    Binding("v", "app.select_lines", "Select", id="pane_select"),
+    Binding("ctrl+s", "app.save_pane", "Save", id="pane_save"),
     Binding("t", "app.toggle_timestamps", "Times", id="pane_timestamps"),
 ]
 # App actions that concern the process table: the footer leaves them out while a pane has the focus.
@@ -89,7 +94,10 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("f", "follow the tail on/off"),
             ("w", "wrap long lines on/off"),
             ("c", "clear the pane (the scrollback is kept)"),
-            ("y", "copy the pane's visible text (OSC 52 clipboard)"),
+            ("y", "copy the selected lines, else the visible text (system clipboard or OSC 52)"),
+            ("Y", "copy every line the pane holds"),
+            ("v", "select lines: j k or arrows extend from the newest on screen, y copies, escape stops"),
+            ("ctrl+s", "save the pane's log to procdash-NAME-DATE-TIME.log in the project directory"),
             ("t", "timestamps on/off in every pane: the time each line arrived"),
             ("↑ ↓ pgup pgdn home end", "scroll; the mouse wheel scrolls too"),
         ],

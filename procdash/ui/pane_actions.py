@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual import work
 from textual.widget import Widget
 
 from procdash.ui.base import DashboardBase
+from procdash.ui.clipboard import describe_copy, save_path, system_copy
 from procdash.ui.widgets.panes import LogPane
 from procdash.ui.widgets.prompt_bar import PromptBar
 
@@ -125,14 +127,65 @@ class PaneActions(DashboardBase):
             pane.view.clear_view()
 
     def action_copy_pane(self) -> None:
-        """y: copy the current pane's visible text to the terminal's clipboard (OSC 52)."""
+        """y: copy the selected lines (v), else the pane's visible text."""
         pane = self.current_pane()
         if pane is None:
             return
-        text = pane.view.visible_text()
+        view = pane.view
+        if view.selection is not None:
+            text, what = view.selected_text(), f"{pane.key} (selected)"
+            view.cancel_selection()
+        else:
+            text, what = view.visible_text(), pane.key
+        self._copy(text, what)
+
+    def action_copy_all(self) -> None:
+        """Y: copy every line the pane shows (its whole buffer, after clear and filter)."""
+        pane = self.current_pane()
+        if pane is not None:
+            self._copy(pane.view.all_text(), f"{pane.key} (all)")
+
+    def action_select_lines(self) -> None:
+        """v: select lines from the newest on screen; j/k or arrows extend, y copies, escape cancels."""
+        pane = self.current_pane()
+        if pane is None:
+            return
+        if pane.view.selection is not None:
+            pane.view.cancel_selection()
+            return
+        self.screen.set_focus(pane.view)
+        pane.view.start_selection()
+
+    def cancel_selection(self) -> bool:
+        """Escape while selecting lines: stop selecting; False when nothing was selected."""
+        pane = self.current_pane()
+        return pane is not None and pane.view.cancel_selection()
+
+    def _copy(self, text: str, what: str) -> None:
+        """Send ``text`` to the terminal (OSC 52) and try the system clipboard in a thread."""
         self.copy_to_clipboard(text)
+        self._system_copy(text, what, len(text.splitlines()))
+
+    @work(thread=True, group="clipboard", exclusive=True, exit_on_error=False)
+    def _system_copy(self, text: str, what: str, count: int) -> None:
+        """Runs in a thread (a clipboard tool may take a moment): report what really happened."""
+        confirmed = system_copy(text)
+        self.call_from_thread(self.notify, describe_copy(count, what, confirmed=confirmed), timeout=3)
+
+    def action_save_pane(self) -> None:
+        """ctrl+s: write every line the pane shows to a new file in the project directory."""
+        pane = self.current_pane()
+        if pane is None:
+            return
+        text = pane.view.all_text()
+        path = save_path(self.project_root, pane.key)
+        try:
+            path.write_text(text + "\n" if text else "", encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"cannot save {pane.key}: {exc.strerror or exc}", title="save failed", severity="error")
+            return
         count = len(text.splitlines())
-        self.notify(f"copied {count} line{'s' if count != 1 else ''} of {pane.key}", timeout=2)
+        self.notify(f"saved {count} line{'s' if count != 1 else ''} of {pane.key} to {path}", timeout=4)
 
 
 def _shown(widget: Widget) -> bool:

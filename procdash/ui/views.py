@@ -187,11 +187,11 @@ class ViewActions(DashboardBase):
             self.show_focus(names[0])
 
     def action_leave_view(self) -> None:
-        """escape: clear search highlights, else leave the focus or merged view for the table.
+        """escape: stop selecting lines, else clear search highlights, else leave the view for the table.
 
         (The prompt closes itself on escape.)
         """
-        if self.clear_search():
+        if self.cancel_selection() or self.clear_search():
             return
         if self.mode != "type":
             self.mode = "type"

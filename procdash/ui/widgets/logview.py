@@ -15,7 +15,7 @@ from textual.strip import Strip
 from procdash.ui.keys import PANE_BINDINGS
 from procdash.ui.widgets.logmerge import MergedLog
 from procdash.ui.widgets.logmodel import Log, LogModel, Place
-from procdash.ui.widgets.logscroll import LogScroll
+from procdash.ui.widgets.logselect import LineSelection
 
 
 class Frame(NamedTuple):
@@ -32,7 +32,7 @@ class Frame(NamedTuple):
     current: Style
 
 
-class LogView(LogScroll, can_focus=True):
+class LogView(LineSelection, can_focus=True):
     """One process's log: only rows on screen are parsed and drawn, so a busy child costs O(new lines).
 
     The app calls ``refresh_from_buffer`` from its single flush timer; search, filter, wrap and clear
@@ -46,6 +46,7 @@ class LogView(LogScroll, can_focus=True):
         "logview--new-lines",
         "logview--match",
         "logview--current-match",
+        "logview--selection",
     }
 
     DEFAULT_CSS = """
@@ -57,6 +58,7 @@ class LogView(LogScroll, can_focus=True):
         & > .logview--new-lines { background: $accent; color: $text; text-style: bold; }
         & > .logview--match { background: $warning-muted; }
         & > .logview--current-match { background: $warning; color: $background; text-style: bold; }
+        & > .logview--selection { background: $primary 50%; }
     }
     """
 
@@ -193,6 +195,28 @@ class LogView(LogScroll, can_focus=True):
         self._rebuild()
         self.follow = True
 
+    def all_text(self) -> str:
+        """Plain text of every line the pane shows (after clear and filter), oldest first."""
+        self.refresh_from_buffer()
+        return "\n".join(self._model.plain_text(range(self._model.rows.rows)))
+
+    def selected_text(self) -> str:
+        """Plain text of the selected lines (empty without a selection)."""
+        return "\n".join(self._model.plain_text(self.selected_rows()))
+
+    def start_selection(self) -> None:
+        """v: select from the newest line on screen; following stops so the lines hold still."""
+        self.follow = False
+        super().start_selection()
+
+    def _content_rows(self) -> int:
+        """Rows of the shown lines."""
+        return self._model.rows.rows
+
+    def _header_rows(self) -> int:
+        """Rows above the first line (the "lines dropped" notice)."""
+        return self._model.header
+
     def visible_text(self) -> str:
         """Plain text (no escapes, tabs kept) of the lines on screen, each whole, oldest first."""
         top = int(self.scroll_y)
@@ -295,7 +319,10 @@ class LogView(LogScroll, can_focus=True):
         if strip is None:
             return Strip.blank(frame.width, frame.base)
         start = 0 if self.wrap else frame.scroll_x
-        return strip.apply_style(frame.base).crop_extend(start, start + frame.width, frame.base)
+        line = strip.apply_style(frame.base).crop_extend(start, start + frame.width, frame.base)
+        if self.selection is not None:
+            line = self.selection_strip(line, row - frame.header, self.get_component_rich_style("logview--selection"))
+        return line
 
     def _make_frame(self) -> Frame:
         """The shared facts for drawing rows right now."""
