@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.timer import Timer
@@ -23,21 +23,22 @@ from procdash.control.server import ControlServer
 from procdash.core import events as ev
 from procdash.core.instance import LIVE_STATES, State
 from procdash.core.project import Project
-from procdash.core.stats import StatsSampler, Usage, live_roots
+from procdash.core.stats import StatsSampler, Usage
 from procdash.core.supervisor import Supervisor
 from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
-from procdash.ui.keys import APP_BINDINGS, PROMPT_ACTIONS, TABLE_ACTIONS
-from procdash.ui.metrics import Metrics, MetricsSampled, collect
+from procdash.ui.focus import FocusKeys
+from procdash.ui.keys import APP_BINDINGS
+from procdash.ui.metrics import Metrics
 from procdash.ui.pane_actions import PaneActions
 from procdash.ui.process_actions import ProcessActions
+from procdash.ui.sampling import Sampling
 from procdash.ui.screens.help import HelpScreen
 from procdash.ui.screens.quitting import QuitScreen
 from procdash.ui.views import ViewActions
 from procdash.ui.widgets.header import DashHeader, display_path, header_text
-from procdash.ui.widgets.logview import LogView
 from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
 from procdash.ui.widgets.process_table import ProcessTable
 from procdash.ui.widgets.prompt_bar import PromptBar
@@ -48,7 +49,7 @@ FLUSH_HZ = 25
 PANE_MIN_INTERVAL = 0.1
 
 
-class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
+class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
@@ -176,27 +177,6 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
                 await service.stop()
             except Exception as exc:
                 self.log.error(f"service {service!r} failed to stop: {exc}")
-
-    async def _on_key(self, event: events.Key) -> None:
-        """Keys queued behind one that opened the prompt are typed into it, not run as commands.
-
-        Textual calls every class's ``_on_key`` along the MRO; a caught key prevents App's (the bindings).
-        """
-        self.query_one(PromptBar).catch_stray_key(event)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The footer offers the keys of what has the focus: the prompt's, a pane's or the table's.
-
-        While a prompt is typed into only quitting and help remain; in a pane the process keys are left
-        out (they act on table rows); escape shows only where it leads somewhere.
-        """
-        focused = self.screen.focused
-        if focused is self.query_one(PromptBar).input:
-            return action in PROMPT_ACTIONS
-        in_pane = isinstance(focused, LogView)
-        if in_pane and action in TABLE_ACTIONS:
-            return False
-        return not (action == "leave_view" and self.mode == "type" and not in_pane)
 
     # ----- quitting ----------------------------------------------------------------------------------
 
@@ -387,37 +367,6 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         """?: the key list."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
-
-    # ----- metrics -----------------------------------------------------------------------------------
-
-    def _sample(self) -> None:
-        """Start one sampling run in a thread unless the previous one is still busy."""
-        if self._sampling or self.sampler is None:
-            return
-        self._sampling = True
-        roots = live_roots(self.supervisor.instances())
-        names = self.selected_names()
-        uss_for = names[0] if len(names) == 1 else None
-        if self._executor is None:
-            # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procdash-stats")
-        self._executor.submit(self._sample_in_thread, self.sampler, roots, uss_for)
-
-    def _sample_in_thread(self, sampler: StatsSampler, roots: dict[str, int], uss_for: str | None) -> None:
-        """Runs in the sampling thread: read /proc, post the result (post_message is thread-safe)."""
-        try:
-            self.post_message(MetricsSampled(collect(sampler, roots, uss_for)))
-        except Exception as exc:  # report, keep the dashboard going
-            self.post_message(MetricsSampled(None, f"{type(exc).__name__}: {exc}"))
-
-    def on_metrics_sampled(self, message: MetricsSampled) -> None:
-        """A tick's readings arrived: the table and header show them at the next flush."""
-        self._sampling = False
-        if message.metrics is not None:
-            self.metrics = message.metrics
-            self.mark_table_dirty()
-        elif message.error:
-            self.log.warning(f"stats sample failed: {message.error}")
 
 
 def run_dashboard(supervisor: Supervisor, project: Project, args: argparse.Namespace, services: list[Service]) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
     from textual.app import App
 
+    from procdash.core.stats import StatsSampler
     from procdash.core.supervisor import Supervisor
     from procdash.ui.feed import DashboardFeed
+    from procdash.ui.metrics import Metrics
     from procdash.ui.rows import Order
     from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
     from procdash.ui.widgets.process_table import ProcessTable
@@ -32,6 +35,11 @@ if TYPE_CHECKING:
         empty_pane: EmptyPane
         _pty_sent: dict[str, tuple[int | None, int, int]]
         _pty_guessed: dict[str, tuple[int | None, int, int]]
+        sampler: StatsSampler | None
+        metrics: Metrics | None
+        stats_interval: float
+        _sampling: bool
+        _executor: ThreadPoolExecutor | None
 
         @property
         def table(self) -> ProcessTable: ...
