@@ -27,6 +27,7 @@ from procdash.core.stats import StatsSampler, Usage
 from procdash.core.supervisor import Supervisor
 from procdash.headless import Service
 from procdash.ui import rows as tablerows
+from procdash.ui import settings
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
@@ -34,6 +35,7 @@ from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics
 from procdash.ui.pane_actions import PaneActions
 from procdash.ui.process_actions import ProcessActions
+from procdash.ui.remembered import Remembered
 from procdash.ui.sampling import Sampling
 from procdash.ui.screens.help import HelpScreen
 from procdash.ui.screens.quitting import QuitScreen
@@ -49,7 +51,7 @@ FLUSH_HZ = 25
 PANE_MIN_INTERVAL = 0.1
 
 
-class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling, App[int]):
+class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling, Remembered, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
@@ -67,8 +69,13 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
         *,
         sampler: StatsSampler | None = None,
         handle_signals: bool = False,
+        settings_path: Path | None = None,
     ) -> None:
-        super().__init__()
+        # ansi_color: a child's colours 0-15 stay palette colours, drawn in the person's terminal palette
+        # rather than converted to the theme's RGB; the dashboard's own colours come from the theme.
+        super().__init__(ansi_color=True)
+        self.settings_path = settings_path
+        self.wrap_default = False  # wrap in new panes (w in a pane changes it)
         self.supervisor = supervisor
         self.project = project
         self.services = list(services)
@@ -137,6 +144,7 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
         if self.sampler is not None and self.stats_interval > 0:
             self.set_interval(self.stats_interval, self._sample)
             self._sample()
+        self.apply_settings()
         self.flush()
         self.table.focus()
 
@@ -371,7 +379,7 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
 
 def run_dashboard(supervisor: Supervisor, project: Project, args: argparse.Namespace, services: list[Service]) -> int:
     """Run the dashboard until the person quits; every process is stopped before this returns."""
-    app = ProcdashApp(supervisor, project, args, services, handle_signals=True)
+    app = ProcdashApp(supervisor, project, args, services, handle_signals=True, settings_path=settings.default_path())
     try:
         app.run()
     finally:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         pinned: list[str]
         order: Order
         project_root: Path
+        wrap_default: bool
         focus_name: str | None
         selected_type: str
         panes: dict[str, LogPane]
@@ -62,6 +63,10 @@ if TYPE_CHECKING:
         def clear_search(self) -> bool: ...
 
         def cancel_selection(self) -> bool: ...
+
+        def remember(self) -> None: ...
+
+        def apply_timestamps(self) -> None: ...
 
         def mark_table_dirty(self) -> None: ...
 

@@ -112,10 +112,17 @@ class PaneActions(DashboardBase):
         if pane is not None:
             pane.view.wrap = not pane.view.wrap
             pane.refresh_flags()
+            self.wrap_default = pane.view.wrap  # new panes start this way, next time too
+            self.remember()
 
     def action_toggle_timestamps(self) -> None:
         """t: every pane (and the merged view) starts each line with the time it arrived, or stops."""
         self.timestamps = not self.timestamps
+        self.apply_timestamps()
+        self.remember()
+
+    def apply_timestamps(self) -> None:
+        """Every pane shows arrival times, or none does, as ``timestamps`` says."""
         for pane in [self.merged_pane, *self.panes.values()]:
             pane.view.set_timestamps(self.timestamps)
             pane.refresh_flags()

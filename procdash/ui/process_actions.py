@@ -75,6 +75,7 @@ class ProcessActions(DashboardBase):
         else:
             self.order = replace(order, key=None, descending=False)
         self.mark_table_dirty()
+        self.remember()
 
     def action_filter_rows(self) -> None:
         """ctrl+f: show only the rows whose name contains what is typed (empty: every row)."""

@@ -28,6 +28,7 @@ class ViewActions(DashboardBase):
             if pane is None:
                 pane = LogPane(inst.name, log)
                 pane.view.set_timestamps(self.timestamps)
+                pane.view.wrap = self.wrap_default
                 self.panes[inst.name] = pane
                 pane.display = False
                 if previous is None:
