@@ -65,12 +65,12 @@ def parse_key(key: str) -> tuple[str, str]:
 
 
 def name_width(supervisor: Supervisor) -> int:
-    """Width of the name column: the longest "web 10/10" or "  web.10"."""
+    """Width of the name column: the longest "web 10/10" or "  web.10 *" (pinned)."""
     widths = [COLUMNS[0].width]
     for t in supervisor.types:
         count = max(supervisor.desired[t.name], len(supervisor.slots[t.name]))
         widths.append(len(t.name) + 1 + 2 * len(str(count)) + 1)
-        widths.append(len(t.name) + 3 + len(str(max(count, 1))))
+        widths.append(len(t.name) + 5 + len(str(max(count, 1))))  # "  web.1 *" when pinned
     return max(widths)
 
 

@@ -81,3 +81,16 @@ def test_the_file_lives_under_the_users_config_dir(monkeypatch: pytest.MonkeyPat
     assert store.default_path() == tmp_path / "procdash" / "settings.json"
     monkeypatch.delenv("XDG_CONFIG_HOME")
     assert store.default_path() == Path.home() / ".config" / "procdash" / "settings.json"
+
+
+async def test_a_light_theme_draws_the_dashboard_in_theme_colours_not_the_terminals(tmp_path: Path) -> None:
+    app = app_with_settings(tmp_path, tmp_path / "none.json")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.theme = "textual-light"
+        await pilot.pause()
+        theme = app.current_theme
+        for widget in (app.screen, app.query_one("#header"), app.table):
+            style = widget.rich_style
+            assert style.color is not None and style.color.triplet is not None, widget  # not ansi_default
+            assert style.bgcolor is not None and style.bgcolor.triplet is not None, widget
+        assert app.screen.styles.background.hex.lower() == str(theme.background).lower()

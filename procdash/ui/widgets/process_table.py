@@ -272,6 +272,14 @@ class ProcessTable(ScrollView, can_focus=True):
         self.refresh_line(self.cursor + HEADER_LINES)
         self.refresh_line(0)
 
+    def notify_style_update(self) -> None:
+        """The theme changed: every cached row was drawn in the old colours."""
+        super().notify_style_update()
+        self._strips.clear()
+        self._styles.clear()
+        self._header = None
+        self.refresh()
+
     def on_resize(self) -> None:
         """Keep the cursor in view after a resize."""
         self._strips.clear()
