@@ -96,6 +96,7 @@ class PaneActions(DashboardBase):
             self.notify("no search: press / first", timeout=2)
             return
         moved = pane.view.next_match() if direction > 0 else pane.view.previous_match()
+        pane.refresh_flags()  # the position, 3/14
         if not moved:
             self.bell()
 

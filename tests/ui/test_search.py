@@ -58,3 +58,18 @@ async def test_inverse_filter_and_the_no_hits_message(make_app: MakeApp) -> None
         assert "no lines match" in str(pane.border_subtitle)
         first_row = "".join(segment.text for segment in pane.view.render_line(0))
         assert "no line matches the filter DELETE" in first_row
+
+
+async def test_n_and_shift_n_update_the_position_in_the_border(make_app: MakeApp) -> None:
+    app = make_app(PROCFILE)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app)
+        pane = app.panes["web.1"]
+        await pilot.press("enter", "slash", *"get", "enter")
+        assert "3/3" in str(pane.border_subtitle)
+        await pilot.press("n")
+        assert "1/3" in str(pane.border_subtitle)
+        await pilot.press("n")
+        assert "2/3" in str(pane.border_subtitle)
+        await pilot.press("N")
+        assert "1/3" in str(pane.border_subtitle)

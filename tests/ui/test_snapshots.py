@@ -64,3 +64,32 @@ def test_focus_view_with_search_hit(snap_compare: SnapCompare) -> None:
 
 def test_help_screen(snap_compare: SnapCompare) -> None:
     assert snap_compare(fake_app(), press=["question_mark"], terminal_size=(120, 40), run_before=select())
+
+
+def test_pane_focused_shows_in_border_table_header_and_footer(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(), press=["tab"], terminal_size=(120, 40), run_before=select("i:worker.1"))
+
+
+def test_search_position_in_the_pane_border(snap_compare: SnapCompare) -> None:
+    keys = ["enter", "slash", *"get", "enter", "n", "n"]
+    assert snap_compare(fake_app(), press=keys, terminal_size=(120, 40), run_before=select("i:web.2"))
+
+
+def test_restart_separator_and_lifecycle_lines(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await select("i:cron.1")(pilot)
+        app = pilot.app
+        assert isinstance(app, ProcdashApp)
+        app.feed.note("cron.1", "cron.1 exited with code 1")
+        app.feed.note("cron.1", "── restarted · exit 1 · 21:02:11 ──")
+        app.feed.note("cron.1", "cron.1 started (pid 41009, port 5300)")
+        cron = app.supervisor.find("cron.1")
+        assert cron is not None
+        cron.log.extend(["cron: cannot read schedule.yml"])
+        app.feed.dirty_logs.add("cron.1")
+        app._wake()
+        await pilot.pause()
+        app.flush()
+        await pilot.pause()
+
+    assert snap_compare(fake_app(), terminal_size=(120, 30), run_before=run_before)
