@@ -90,7 +90,8 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("/", "search: highlight matches, newest first from the tail (enter keeps them, escape clears)"),
             ("n  N", "next / previous match (N in a pane; in the table it sorts); position shown, e.g. 3/14"),
-            ("\\", "filter: show only matching lines (empty shows all)"),
+            ("\\", "filter: show only matching lines (!term: the lines without it; empty shows all)"),
+            ("ctrl+r", "in the search or filter prompt: regular expression / plain text (shown)"),
             ("f", "follow the tail on/off"),
             ("w", "wrap long lines on/off"),
             ("c", "clear the pane (the scrollback is kept)"),
