@@ -78,8 +78,18 @@ def status(
     )
 
 
-def scale(supervisor: Supervisor, request: p.Scale) -> p.JSONObject:
-    """Apply absolute or relative counts once every type named is known to exist."""
+STOPPING = "procdash is stopping; nothing can be started now"
+
+
+def refuse_while_stopping(supervisor: Supervisor, request_id: p.RequestId, quitting: bool = False) -> None:
+    """Once procdash is stopping, a request that would start processes gets an error rather than a silent no-op."""
+    if quitting or supervisor.stopping_all:
+        raise p.ProtocolError(p.FAILED, STOPPING, request_id)
+
+
+def scale(supervisor: Supervisor, request: p.Scale, quitting: bool = False) -> p.JSONObject:
+    """Apply absolute or relative counts once every type named is known to exist (refused while stopping)."""
+    refuse_while_stopping(supervisor, request.id, quitting)
     for change in request.changes:
         if change.type_name not in supervisor.desired:
             known = ", ".join(supervisor.desired)
@@ -94,9 +104,11 @@ def scale(supervisor: Supervisor, request: p.Scale) -> p.JSONObject:
     return p.ok(request.id, desired=dict(supervisor.desired))
 
 
-def control(supervisor: Supervisor, request: p.Control) -> p.JSONObject:
-    """restart, stop or start every matched instance; the response names them."""
+def control(supervisor: Supervisor, request: p.Control, quitting: bool = False) -> p.JSONObject:
+    """restart, stop or start every matched instance; the response names them (only stop while stopping)."""
     chosen = resolve_targets(supervisor, request.targets, request.id)
+    if request.action != "stop":
+        refuse_while_stopping(supervisor, request.id, quitting)
     act = {"restart": supervisor.restart, "stop": supervisor.stop, "start": supervisor.start_instance}[request.action]
     for inst in chosen:
         act(inst.name)

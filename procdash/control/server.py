@@ -257,9 +257,9 @@ class ControlServer:
         elif isinstance(request, p.Status):
             conn.send(p.encode(actions.status(supervisor, self.info, request.id, self._usage())))
         elif isinstance(request, p.Scale):
-            conn.send(p.encode(actions.scale(supervisor, request)))
+            conn.send(p.encode(actions.scale(supervisor, request, self._quitting)))
         elif isinstance(request, p.Control):
-            conn.send(p.encode(actions.control(supervisor, request)))
+            conn.send(p.encode(actions.control(supervisor, request, self._quitting)))
         elif isinstance(request, p.Logs):
             inst = actions.find_instance(supervisor, request.name, request.id)
             data = p.encode(actions.logs(inst, request))

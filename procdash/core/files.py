@@ -1,4 +1,4 @@
-"""Reading the small files procdash is pointed at (Procfile, .env) without hanging on a FIFO or eating a device."""
+"""The files and directories procdash is pointed at: small files read safely, OS errors that name the path."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def read_small_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 def read_small_text(path: Path, encoding: str = "utf-8-sig", limit: int = MAX_FILE_BYTES) -> str:
     """``read_small_file`` decoded as ``Path.read_text`` would (universal newlines); UnicodeDecodeError if invalid."""
     return io.TextIOWrapper(io.BytesIO(read_small_file(path, limit)), encoding=encoding).read()
+
+
+def spawn_failure(exc: OSError, cwd: Path) -> str:
+    """Why a child could not be started, naming the working directory when that is what is missing."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None and os.fspath(exc.filename) == os.fspath(cwd):
+        return f"working directory {cwd}: {reason}"
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
 def _size(limit: int) -> str:
