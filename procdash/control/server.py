@@ -10,8 +10,8 @@ from pathlib import Path
 
 from procdash.control import actions
 from procdash.control import protocol as p
-from procdash.control.listener import bind_socket, unlink_if_ours
-from procdash.control.paths import ensure_private_dir, socket_path
+from procdash.control.listener import bind_first, bind_socket, unlink_if_ours
+from procdash.control.paths import socket_paths
 from procdash.control.views import UsageSnapshot, UsageSource, event_view
 from procdash.core import events as ev
 from procdash.core.errors import ConfigError
@@ -134,17 +134,20 @@ class ControlServer:
     # ----- lifecycle ---------------------------------------------------------------------------------
 
     def bind(self) -> Path:
-        """Claim the socket now (before any process starts); raises ConfigError if another procdash has it."""
+        """Claim the socket now, before any process starts.
+
+        Raises ConfigError (SocketTaken) if a procdash for this Procfile already answers, and
+        ControlUnavailable if no directory can hold the socket (procdash then runs without control).
+        """
         if self._sock is not None and self.path is not None:
             return self.path
         if self.explicit_path is None:
-            path = socket_path(self.procfile, self.environ)
-            ensure_private_dir(path.parent)
+            path, self._sock, self._identity = bind_first(socket_paths(self.procfile, self.environ))
         else:
             path = self.explicit_path
             if not path.parent.is_dir():
                 raise ConfigError("no such directory for the control socket", path=str(path.parent))
-        self._sock, self._identity = bind_socket(path)
+            self._sock, self._identity = bind_socket(path)
         self.path = path
         self.info = actions.ServerInfo(procfile=self.procfile, root=self.root, socket=path)
         return path
