@@ -70,8 +70,10 @@ def _accepts(path: Path) -> bool:
     try:
         with socket_address(path) as address:
             probe.connect(address)
-    except OSError:
+    except (ConnectionRefusedError, FileNotFoundError):
         return False
+    except OSError:
+        return True  # busy (a full backlog) or slow, but there: the real connection will tell
     finally:
         probe.close()
     return True
@@ -136,7 +138,10 @@ class ControlClient:
 
     def call(self, command: str, **fields: Any) -> dict[str, Any]:
         """Send a request and return its successful response; ServerError if the server refused it."""
-        self.send(command, **fields)
+        try:
+            self.send(command, **fields)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed on us (to make room, say): the reason may be waiting to be read
         reply = self.read()
         if reply is None:
             raise ConnectionLost("procdash closed the connection without answering")

@@ -143,23 +143,53 @@ def test_many_clients_at_once(env: dict[str, str]) -> None:
     assert serve(env, SLEEPER, body) == []
 
 
-def test_clients_beyond_the_limit_are_told_busy(env: dict[str, str]) -> None:
+def test_streams_have_their_own_limit_and_never_block_requests(env: dict[str, str]) -> None:
     async def body(sup: Supervisor, server: ControlServer) -> None:
         holders = [await Client.open(server) for _ in range(8)]
         for holder in holders:
             assert (await holder.call(p.request("subscribe", logs=False)))["ok"]
         extra = await Client.open(server)
-        busy = await extra.read()
-        assert busy is not None and code(busy) == p.BUSY and "at most 8" in busy["error"]["message"]
-        assert await extra.read() is None
+        busy = await extra.call(p.request("subscribe"))
+        assert code(busy) == p.BUSY and busy["error"]["message"] == "too many streaming clients (at most 8)"
+        assert (await extra.call(p.request("status")))["ok"], "the refused stream's connection still answers"
         holders[0].close()
-        await wait_until(lambda: server.client_count == 7)
-        again = await Client.open(server)
-        assert (await again.call(p.request("status")))["ok"]
-        for client in [*holders, again]:
+        await wait_until(lambda: server.client_count == 8)
+        assert (await extra.call(p.request("subscribe", logs=False)))["ok"]
+        for client in [*holders, extra]:
+            client.close()
+
+    assert serve(env, SLEEPER, body, max_clients=8, max_streams=8) == []
+
+
+def test_a_full_house_of_idle_connections_makes_room_for_a_new_one(env: dict[str, str]) -> None:
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        idle = [await Client.open(server) for _ in range(8)]
+        await wait_until(lambda: server.client_count == 8)
+        fresh = await Client.open(server)
+        assert (await fresh.call(p.request("status")))["ok"]
+        evicted = await idle[0].read()
+        assert evicted is not None and code(evicted) == p.BUSY
+        assert evicted["error"]["message"] == "too many control clients at once (at most 8); try again"
+        assert await idle[0].read() is None
+        for client in [*idle, fresh]:
             client.close()
 
     assert serve(env, SLEEPER, body, max_clients=8) == []
+
+
+def test_a_connection_without_a_complete_request_is_closed_after_the_timeout(env: dict[str, str]) -> None:
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        silent, partial, served = [await Client.open(server) for _ in range(3)]
+        await partial.send(b'{"cmd": "sta')
+        assert (await served.call(p.request("info")))["ok"]
+        for client in (silent, partial, served):
+            reply = await client.read(timeout=5)
+            assert reply is not None and code(reply) == p.TIMEOUT, reply
+            assert reply["error"]["message"] == "no complete request within 0.5s; closing"
+            assert await client.read() is None
+        await wait_until(lambda: server.client_count == 0)
+
+    assert serve(env, SLEEPER, body, request_timeout=0.5) == []
 
 
 def test_a_slow_subscriber_is_dropped_and_nothing_else_suffers(env: dict[str, str]) -> None:
