@@ -321,3 +321,75 @@ def test_default_quit_stops_every_process(env: dict[str, str]) -> None:
         client.close()
 
     assert serve(env, SLEEPER, body) == []
+
+
+def test_a_long_logs_reply_comes_whole_and_a_follower_continues_without_gap(env: dict[str, str]) -> None:
+    # 6,000 lines of 1 KiB arrive before the request; then a ticker keeps writing while the reply is read.
+    procfile = {
+        "web": "python3 -c \"import sys; [print('%05d ' % i + 'y' * 1018) for i in range(6000)]\"; "
+        "i=6000; while :; do echo $i; i=$((i+1)); sleep 0.01; done"
+    }
+
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        web = sup.find("web.1")
+        assert web is not None
+        await wait_until(lambda: web.log.next_seq >= 6000, timeout=30)
+        client = await Client.open(server)
+        await client.send(p.request("logs", 1, name="web.1", lines=10000, follow=True))
+        await wait_until(lambda: any(c.follow is web for c in server._connections))
+        seen = web.log.next_seq
+        await wait_until(lambda: web.log.next_seq >= seen + 10)  # lines that must queue behind the reply
+        reply = await client.read(timeout=30)
+        assert reply is not None and reply["ok"] and reply["seq"] == 0
+        numbers = [int(line.split()[0]) for line in reply["lines"]]
+        while len(numbers) < reply["seq"] + len(reply["lines"]) + 20:
+            message = await client.read()
+            assert message is not None and message["event"] == "lines"
+            assert message["seq"] == len(numbers), "the first event starts right after the reply"
+            numbers.extend(int(line) for line in message["lines"])
+        assert numbers == list(range(len(numbers)))
+        client.close()
+
+    assert serve(env, procfile, body) == []
+
+
+def test_a_reader_so_slow_that_its_reply_scrolls_away_is_dropped(env: dict[str, str]) -> None:
+    # A full scrollback first; the rest (which pushes it all out) only once the reply has begun.
+    procfile = {
+        "burst": "python3 -c \"[print('z' * 1000) for i in range(10000)]\"; "
+        "while [ ! -e go ]; do sleep 0.02; done; seq 1 100000; exec sleep 300"
+    }
+
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        burst = sup.find("burst.1")
+        assert burst is not None
+        await wait_until(lambda: burst.log.next_seq >= 10000, timeout=30)
+        slow = socket.socket(socket.AF_UNIX)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(str(server.path))
+        slow.sendall(p.encode(p.request("logs", name="burst.1", lines=10000)))
+        await wait_until(lambda: any(c.replying for c in server._connections))
+        (Path(env["XDG_RUNTIME_DIR"]) / "go").touch()
+        await wait_until(lambda: burst.log.first_seq >= 10000, timeout=30)  # every promised line is gone
+        received = bytearray()
+        slow.setblocking(False)
+
+        def ended() -> bool:
+            try:
+                chunk = slow.recv(65536)
+            except BlockingIOError:
+                return False
+            except ConnectionResetError:
+                return True
+            received.extend(chunk)
+            return not chunk
+
+        await wait_until(ended, timeout=20)  # reading again, it learns at once, well before the 30 s timeout
+        assert received.startswith(b'{"v":1') and not received.endswith(b"]}\n"), "cut off, not finished"
+        await wait_until(lambda: server.client_count == 0)
+        fresh = await Client.open(server)
+        assert (await fresh.call(p.request("status")))["ok"]
+        fresh.close()
+        slow.close()
+
+    assert serve(env, procfile, body) == []

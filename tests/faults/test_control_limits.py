@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from procdash.control import protocol as p
+from procdash.control.client import ServerError
 from tests.control.support import Running, ctl, running
 from tests.helpers import wait_until_sync
 
@@ -111,3 +112,72 @@ def test_logs_requests_that_nobody_reads_leave_memory_where_it_was(tmp_path: Pat
                 ) from None
         with formation.client() as client:
             assert client.call("status")["instances"][0]["state"] == "running"
+
+
+def read_all_lines(sock: socket.socket, timeout: float) -> list[bytes]:
+    """Every line the server sends on ``sock`` until it closes the connection (bounded)."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:  # closed with our unread request in its queue: what it said came first
+            chunk = b""
+        if not chunk:
+            return data.splitlines()
+        data += chunk
+
+
+def test_idle_half_written_and_streaming_clients_cannot_lock_ctl_out(tmp_path: Path, env: dict[str, str]) -> None:
+    with running(tmp_path, env) as formation:
+        path = str(formation.socket)
+        idle, partial, streams = [], [], []
+        for _ in range(100):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(path)
+            idle.append(sock)
+        for _ in range(64):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(path)
+            sock.sendall(b'{"v": 1, "cmd": "sta')
+            partial.append(sock)
+        for _ in range(64):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(path)
+            sock.sendall(p.encode(p.request("subscribe", logs=False)))
+            streams.append(sock)  # and never read
+        status = ctl("status", cwd=tmp_path, env=env, timeout=10)
+        assert status.returncode == 0, status.stderr
+        assert "web.1" in status.stdout
+        # Each held connection is told, in one line, why it is closed: room was needed, or it was too slow.
+        expected = {
+            json.dumps(p.error(p.BUSY, "too many control clients at once (at most 64); try again")),
+            json.dumps(p.error(p.TIMEOUT, "no complete request within 5s; closing")),
+        }
+        for sock in idle + partial:
+            lines = read_all_lines(sock, timeout=15)
+            assert len(lines) == 1 and json.dumps(json.loads(lines[0])) in expected, lines
+            sock.close()
+        quit_ = ctl("quit", cwd=tmp_path, env=env, timeout=20)
+        assert quit_.returncode == 0, quit_.stderr
+        assert formation.proc.wait(timeout=15) == 0
+        for sock in streams:
+            sock.close()
+
+
+def test_a_ctl_client_closed_to_make_room_gets_the_busy_line_not_a_broken_pipe(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    with running(tmp_path, env) as formation:
+        client = formation.client()  # connected, request not sent yet: the oldest idle connection
+        crowd = []
+        for _ in range(64):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(str(formation.socket))
+            crowd.append(sock)
+        wait_until_sync(lambda: select.select([client.sock], [], [], 0)[0], timeout=10)
+        with pytest.raises(ServerError, match=r"^too many control clients at once \(at most 64\); try again$"):
+            client.call("status")
+        client.close()
+        for sock in crowd:
+            sock.close()
