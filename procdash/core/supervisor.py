@@ -22,6 +22,7 @@ from procdash.core.options import backoff_delay, count_failure, wants_restart
 from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
+from procdash.core.reaper import OrphanReaper
 from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
 
@@ -58,6 +59,7 @@ class Supervisor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
+        self._reaper = OrphanReaper()
 
     @classmethod
     def from_project(cls, project: Project, options: SupervisorOptions | None = None) -> Supervisor:
@@ -107,6 +109,7 @@ class Supervisor:
     def start(self) -> None:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
+        self._reaper.start(self._loop)
         for t in self.types:
             self._reconcile(t.name)
         self._check_idle()
@@ -194,7 +197,8 @@ class Supervisor:
             resize(inst.child, (columns, rows))
 
     def close(self) -> None:
-        """Release the watchdog once everything has been stopped."""
+        """Reap adopted orphans and release the watchdog once everything has been stopped."""
+        self._reaper.stop()
         if self._watchdog is not None:
             self._watchdog.close()
 

@@ -10,6 +10,7 @@ only the standard library, in its own session, so Ctrl-C at the terminal never r
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import select
 import signal
@@ -17,14 +18,12 @@ import subprocess
 import sys
 import time
 
-
-def _alive(pgid: int) -> bool:
-    """Whether the process group still has members."""
-    try:
-        os.killpg(pgid, 0)
-    except OSError:
-        return False
-    return True
+try:
+    from procdash.core import reaper
+    from procdash.core.groups import group_alive
+except ImportError:  # run as the guardian script (-I -S): procdash is not importable, its folder is at hand
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    group_alive = importlib.import_module("groups").group_alive
 
 
 def guard(timeout: float) -> None:
@@ -39,7 +38,7 @@ def guard(timeout: float) -> None:
             groups.add(pgid)
         elif line[:1] == b"-":
             groups.discard(pgid)
-    groups = {pgid for pgid in groups if _alive(pgid)}
+    groups = {pgid for pgid in groups if group_alive(pgid)}
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGTERM)
@@ -49,7 +48,7 @@ def guard(timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while groups and time.monotonic() < deadline:
         time.sleep(0.05)
-        groups = {pgid for pgid in groups if _alive(pgid)}
+        groups = {pgid for pgid in groups if group_alive(pgid)}
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGKILL)
@@ -103,6 +102,8 @@ class Watchdog:
             pass
         # Normally the guardian has nothing left to do; if it does, it works on in its own session.
         _reap_within(proc, 1.0)
+        if proc.returncode is not None:
+            reaper.OWN.discard(proc.pid)
 
     def _send(self, text: str) -> None:
         """Write one registration line, starting the guardian first if needed."""
@@ -115,6 +116,7 @@ class Watchdog:
                 start_new_session=True,
                 close_fds=True,
             )
+            reaper.OWN.add(self._proc.pid)
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(text.encode())
