@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import ctypes
 import os
-import signal
 import sys
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -81,38 +80,43 @@ def reap_adopted() -> int:
 
 
 class OrphanReaper:
-    """Reaps adopted zombies whenever SIGCHLD arrives, at most once per loop iteration."""
+    """Reaps adopted zombies once a second and whenever the supervisor sees an exit.
 
-    def __init__(self) -> None:
+    No SIGCHLD handler on purpose: a caught signal interrupts whatever thread is writing (a partial
+    write), and Python's buffered writers can lose data there; SIGCHLD's default disposition never
+    interrupts a system call. A zombie costs the kernel a few hundred bytes for that second.
+    """
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending = False
+        self._timer: asyncio.TimerHandle | None = None
         self.reaped = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Become a subreaper and listen for SIGCHLD on the loop (main thread only)."""
+        """Become a subreaper and scan periodically on the loop."""
         if not become_subreaper():
             return
-        try:
-            loop.add_signal_handler(signal.SIGCHLD, self._on_sigchld)
-        except (RuntimeError, ValueError, NotImplementedError):
-            return  # not the main thread: orphans are still adopted, and reaped at stop()
         self._loop = loop
+        self._timer = loop.call_later(self.interval, self._tick)
+
+    def scan(self) -> None:
+        """Reap adopted zombies now (an exit often leaves orphans behind)."""
+        if self._loop is not None:
+            self.reaped += reap_adopted()
 
     def stop(self) -> None:
-        """Stop listening and reap what is left."""
+        """Stop scanning and reap what is left."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._loop is not None:
-            with contextlib.suppress(RuntimeError, ValueError):
-                self._loop.remove_signal_handler(signal.SIGCHLD)
             self._loop = None
-        self.reaped += reap_adopted()
+            self.reaped += reap_adopted()
 
-    def _on_sigchld(self) -> None:
-        """Coalesce a burst of SIGCHLDs into one scan."""
-        if not self._pending and self._loop is not None:
-            self._pending = True
-            self._loop.call_soon(self._scan)
-
-    def _scan(self) -> None:
-        """Reap adopted zombies now."""
-        self._pending = False
+    def _tick(self) -> None:
+        """The periodic scan."""
+        if self._loop is None:
+            return
         self.reaped += reap_adopted()
+        self._timer = self._loop.call_later(self.interval, self._tick)

@@ -375,6 +375,7 @@ class Supervisor:
         if child is None:
             return
         close_child_fds(child)
+        self._reaper.scan()
         inst.child = None
         inst.watch = None
         inst.pid = None
