@@ -28,3 +28,28 @@ def group_alive(pgid: int) -> bool:
         if len(fields) >= 3 and int(fields[2]) == pgid and fields[0] != b"Z":
             return True
     return False
+
+
+def start_time(pid: int) -> int | None:
+    """A process's start time in clock ticks since boot (field 22 of its stat), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def still_ours(pgid: int, leader_start: int | None) -> bool:
+    """Whether group ``pgid`` is alive and still the one whose leader started at ``leader_start``.
+
+    The kernel never reuses a pid while a group of that id has members, so a group whose leader has
+    exited is still the same group; a leader with another start time means the id was recycled.
+    """
+    if not group_alive(pgid):
+        return False
+    if leader_start is None:
+        return True
+    now = start_time(pgid)
+    return now is None or now == leader_start

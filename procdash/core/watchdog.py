@@ -1,7 +1,7 @@
 """A tiny guardian process that kills procdash's process groups if procdash itself dies.
 
 The pty hangup already stops children that honour SIGHUP; this covers the ones that ignore or
-reinterpret it (nohup, servers that reload on HUP). procdash writes "+PGID" and "-PGID" lines to
+reinterpret it (nohup, servers that reload on HUP). procdash writes "+PGID START" and "-PGID" lines to
 the guardian's stdin; end of file with groups still listed means procdash is gone, so the guardian
 sends SIGTERM, waits the kill timeout, then SIGKILLs what is left. It runs as a plain script with
 only the standard library, in its own session, so Ctrl-C at the terminal never reaches it.
@@ -20,25 +20,25 @@ import time
 
 try:
     from procdash.core import reaper
-    from procdash.core.groups import group_alive
+    from procdash.core.groups import start_time, still_ours
 except ImportError:  # run as the guardian script (-I -S): procdash is not importable, its folder is at hand
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    group_alive = importlib.import_module("groups").group_alive
+    still_ours = importlib.import_module("groups").still_ours
 
 
 def guard(timeout: float) -> None:
     """Read group registrations until EOF, then take every remaining group down."""
-    groups: set[int] = set()
+    groups: dict[int, int | None] = {}  # pgid -> its leader's start time, to tell a recycled id
     for raw in sys.stdin.buffer:
-        line = raw.strip()
-        if len(line) < 2 or not line[1:].isdigit():
+        words = raw.strip().split()
+        if not words or len(words[0]) < 2 or not words[0][1:].isdigit():
             continue
-        pgid = int(line[1:])
-        if line[:1] == b"+":
-            groups.add(pgid)
-        elif line[:1] == b"-":
-            groups.discard(pgid)
-    groups = {pgid for pgid in groups if group_alive(pgid)}
+        pgid = int(words[0][1:])
+        if words[0][:1] == b"+":
+            groups[pgid] = int(words[1]) if len(words) > 1 and words[1].isdigit() else None
+        elif words[0][:1] == b"-":
+            groups.pop(pgid, None)
+    groups = {pgid: start for pgid, start in groups.items() if still_ours(pgid, start)}
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGTERM)
@@ -48,12 +48,13 @@ def guard(timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while groups and time.monotonic() < deadline:
         time.sleep(0.05)
-        groups = {pgid for pgid in groups if group_alive(pgid)}
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except OSError:
-            pass
+        groups = {pgid: start for pgid, start in groups.items() if still_ours(pgid, start)}
+    for pgid, start in groups.items():
+        if still_ours(pgid, start):  # checked once more: an id can be recycled within the last sleep
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _reap_within(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -83,8 +84,9 @@ class Watchdog:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def add(self, pgid: int) -> None:
-        """Register a new process group."""
-        self._send(f"+{pgid}\n")
+        """Register a new process group with its leader's start time (so a recycled id is never hit)."""
+        start = start_time(pgid)
+        self._send(f"+{pgid} {start}\n" if start is not None else f"+{pgid}\n")
 
     def remove(self, pgid: int) -> None:
         """Forget a group that is gone, so a recycled id is never touched."""
