@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from procdash.core import events as ev
 from procdash.core.instance import Instance
 from procdash.core.logbuffer import DEFAULT_SCROLLBACK, LogBuffer
-from procdash.headless import RESET, SYSTEM, describe_exit
+from procdash.core.wording import describe_exit, describe_stopping
+from procdash.headless import RESET, SYSTEM
 from procdash.ui.formatting import type_sgr
 from procdash.ui.widgets.logmerge import MergedLog, Source
 
@@ -83,6 +84,9 @@ class DashboardFeed:
             if inst.restarts and inst.exit_description:
                 self.note(inst.name, separator(f"restarted · {inst.exit_description}"))
             self.note(inst.name, started)
+        elif isinstance(event, ev.Stopping):
+            self.system(describe_stopping(event))
+            self.note(event.instance.name, describe_stopping(event))
         elif isinstance(event, ev.Exited):
             self.system(describe_exit(event))
             self.note(event.instance.name, describe_exit(event))

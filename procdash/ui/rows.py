@@ -36,7 +36,7 @@ COLUMNS = (
     Column("state", "STATE", 18, 1),
     Column("uptime", "UP", 6, 6, right=True),
     Column("restarts", "RST", 3, 7, right=True),
-    Column("exit", "EXIT", 7, 8),
+    Column("exit", "EXIT", 11, 8),  # fits "was SIGTERM", a live instance's previous exit
     Column("cpu", "CPU", 5, 2, right=True),
     Column("mem", "MEM", 6, 3, right=True),
     Column("spark", "CPU HISTORY", 12, 9),
@@ -208,7 +208,7 @@ def _instance_row(
     alive = inst.state in LIVE_STATES
     usage = metrics.usage(inst.name) if metrics and alive else None
     history = metrics.history.get(inst.name, []) if metrics and alive else []
-    exit_style = "dim" if inst.exit_code in (0, None) else "red"
+    exit_style = "dim" if alive or inst.exit_code in (0, None) else "red"
     name = _cell(inst.name, f"bold {color}") if alone else _cell(f"  {inst.name}", color)
     if pinned:
         name.append(" *", style="bold")  # pinned: shown side by side with P
