@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from textual.css.query import NoMatches
+
 from procdash.core.stats import StatsSampler, live_roots
 from procdash.ui.base import DashboardBase
 from procdash.ui.metrics import MetricsSampled, collect
@@ -16,9 +18,12 @@ class Sampling(DashboardBase):
         """Start one sampling run in a thread unless the previous one is still busy."""
         if self._sampling or self.sampler is None:
             return
+        try:
+            names = self.selected_names()
+        except NoMatches:
+            return  # the app is shutting down: the table is already gone
         self._sampling = True
         roots = live_roots(self.supervisor.instances())
-        names = self.selected_names()
         uss_for = names[0] if len(names) == 1 else None
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.

@@ -20,7 +20,7 @@ def test_a_burst_after_slash_is_typed_into_the_prompt(tmp_path: Path) -> None:
         sleepers = [p for p in shell.children(recursive=True) if p.name() == "sleep"]
         assert len(sleepers) == 1
         tmux.keys("/rqsa")  # one write: the terminal delivers it in one read
-        wait_until_sync(lambda: "search web.1: rqsa" in tmux.screen(), timeout=10)
+        wait_until_sync(lambda: "search web.1 [text]: rqsa" in tmux.screen(), timeout=10)
         assert sleepers[0].is_running() and sleepers[0].status() != psutil.STATUS_ZOMBIE
         assert "web.1 · running" in tmux.screen() and "stopping" not in tmux.screen()
         tmux.run("send-keys", "-t", "main", "Escape")
