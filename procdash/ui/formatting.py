@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -129,6 +130,11 @@ def exit_text(inst: Instance) -> str:
 def all_done(slots: Sequence[Instance], desired: int) -> bool:
     """Whether every wanted instance of a type ended by itself with code 0 (a finished one-off task)."""
     return desired > 0 and len(slots) >= desired and all(inst.state is State.EXITED for inst in slots)
+
+
+def clock(wall: float | None) -> str:
+    """A wall-clock time as 21:02:11 (empty for None)."""
+    return time.strftime("%H:%M:%S", time.localtime(wall)) if wall is not None else ""
 
 
 def percent(value: float | None) -> str:

@@ -40,8 +40,10 @@ COLUMNS = (
     Column("cpu", "CPU", 5, 2, right=True),
     Column("mem", "MEM", 6, 3, right=True),
     Column("spark", "CPU HISTORY", 12, 9),
-    # Only with room to spare (160+ columns); it then takes all the width left.
-    Column("command", "COMMAND", 24, 10),
+    # Only with room to spare (160+ columns): when the last exit happened, and the command, which then
+    # takes all the width left.
+    Column("exited", "EXITED AT", 9, 10),
+    Column("command", "COMMAND", 24, 11),
 )
 
 Row = tuple[str, dict[str, Text]]
@@ -196,6 +198,7 @@ def _type_row(supervisor: Supervisor, type_name: str, metrics: Metrics | None, s
             "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", "bold", right=True),
             "mem": _cell(fmt.size(usage.rss) if usage else "", "bold", right=True),
             "spark": _cell(fmt.sparkline(history, spark_width), color),
+            "exited": _cell(""),
             "command": _cell(""),
         },
     )
@@ -225,6 +228,7 @@ def _instance_row(
             "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", right=True),
             "mem": _cell(fmt.size(usage.rss) if usage else "", right=True),
             "spark": _cell(fmt.sparkline(history, spark_width), color),
+            "exited": _cell(fmt.clock(inst.exited_wall), "dim"),
             "command": _cell(inst.command, "dim"),
         },
     )

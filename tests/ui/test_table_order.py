@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from procdash.core.instance import State
 from procdash.ui.app import ProcdashApp
 from tests.helpers import wait_until
@@ -39,3 +41,17 @@ async def test_shift_letters_sort_and_ctrl_f_filters(make_app: MakeApp) -> None:
         await wait_until(lambda: keys(app) == ["i:zeta.1"])  # "zeta" holds "ta"; alpha does not
         await pilot.press("ctrl+f", "ctrl+a", "ctrl+k", "enter")
         await wait_until(lambda: len(keys(app)) == 4)
+
+
+async def test_spare_width_shows_the_command_and_when_the_last_exit_was(make_app: MakeApp) -> None:
+    app = make_app("once: echo hi; exit 2\nweb: exec sleep 30\n")
+    async with app.run_test(size=(170, 30)):
+        sup = app.supervisor
+        await wait_until(lambda: (i := sup.find("once.1")) is not None and i.state is State.CRASHED)
+        await wait_until(lambda: [c.key for c in app.table.columns][-2:] == ["exited", "command"])
+        await wait_until(lambda: re.fullmatch(r"\d\d:\d\d:\d\d", app.table.get_cell("i:once.1", "exited").plain))
+        assert app.table.get_cell("i:web.1", "command").plain == "exec sleep 30"
+    narrow = make_app("web: exec sleep 30\n")
+    async with narrow.run_test(size=(120, 30)):
+        await wait_until(lambda: "i:web.1" in narrow.table.row_keys)
+        assert "command" not in [c.key for c in narrow.table.columns]
