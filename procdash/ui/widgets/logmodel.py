@@ -117,7 +117,10 @@ class LogModel:
         added = self._take(*self._numbered(start, end), limit)
         self.seen = end
         if isinstance(buffer, MergedLog) and buffer.dropped - self._gaps_at > max(GAP_BATCH, len(self.rows) // 2):
-            removed += self._remove_gaps(buffer)
+            if buffer.may_have_gaps:
+                removed += self._remove_gaps(buffer)
+            else:
+                self._gaps_at = buffer.dropped  # one output source drops only at the front
         return added, removed
 
     def _numbered(self, start: int, stop: int) -> tuple[Sequence[int], list[str]]:
@@ -137,7 +140,7 @@ class LogModel:
         seqs = self.rows.seqs()
         if not seqs:
             return 0
-        keep = set(buffer.held(seqs[0], seqs[-1] + 1))
+        keep = buffer.held(seqs[0], seqs[-1] + 1)
         if self.matches is not None:
             self.matches.retain(keep)
         return self.rows.retain(keep)
