@@ -124,8 +124,9 @@ class PaneActions(DashboardBase):
 
     def apply_timestamps(self) -> None:
         """Every pane shows arrival times, or none does, as ``timestamps`` says."""
+        shown = set(self.visible_panes())
         for pane in [self.merged_pane, *self.panes.values()]:
-            pane.view.set_timestamps(self.timestamps)
+            pane.view.set_timestamps(self.timestamps, now=pane in shown)
             pane.refresh_flags()
 
     def action_clear_pane(self) -> None:

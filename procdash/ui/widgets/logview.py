@@ -80,6 +80,7 @@ class LogView(LineSelection, can_focus=True):
         self.new_lines = 0
         """Lines that arrived while not following (shown as "+N new lines")."""
         self._model = LogModel()
+        self._rebuild_pending = False  # lines must be measured again before the next update
         self._frame: Frame | None = None
         self.set_buffer(buffer)
 
@@ -143,6 +144,9 @@ class LogView(LineSelection, can_focus=True):
     def refresh_from_buffer(self, *, force: bool = False) -> None:
         """Take in lines appended (and forget lines dropped) since the last call; O(new lines)."""
         model = self._model
+        if self._rebuild_pending:
+            self._rebuild_pending = False
+            self._rebuild()
         if not (force or model.stale()):
             return
         anchor = None if self.follow else self._anchor()
@@ -238,13 +242,20 @@ class LogView(LineSelection, can_focus=True):
             self._scroll_end()
         self.refresh()
 
-    def set_timestamps(self, on: bool) -> None:
-        """Start every line with the time it arrived (a merged or pane log; a bare buffer has no times)."""
+    def set_timestamps(self, on: bool, *, now: bool = True) -> None:
+        """Start every line with the time it arrived (a merged or pane log; a bare buffer has no times).
+
+        With ``now`` False (a hidden pane) the lines are measured again only when the view next takes in
+        lines, so switching times on in a 200-pane formation costs only what is on screen.
+        """
         buffer = self._model.buffer
         if isinstance(buffer, MergedLog) and buffer.stamped != on:
             buffer.stamped = on
             self._model.forget_drawn()
-            self._rebuild()
+            if now:
+                self._rebuild()
+            else:
+                self._rebuild_pending = True
 
     @property
     def timestamps(self) -> bool:
