@@ -360,8 +360,9 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
             if self.mode == "type":
                 self.layout_panes()
         elif self.mode == "type":
-            for pane in self.visible_panes():
-                pane.set_class(key == tablerows.instance_key(pane.key) and len(self.visible_panes()) > 1, "-selected")
+            panes = self.visible_panes()
+            for pane in panes:
+                pane.set_class(key == tablerows.instance_key(pane.key) and len(panes) > 1, "-selected")
 
     def names_of_type(self, type_name: str) -> list[str]:
         """Instance names of a type, in number order."""
