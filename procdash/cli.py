@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from procdash import __version__
@@ -74,6 +75,9 @@ def project_options() -> Parser:
         help="how many of each type: web=2,worker=1, all=1, name=0 to skip",
     )
     common.add_argument("-p", "--port", help="base port (default: PORT from .env or the environment, else 5000)")
+    common.add_argument(
+        "--options", metavar="FILE", help="per-type options file (default: the Procfile's name + .toml, if present)"
+    )
     return common
 
 
@@ -93,13 +97,13 @@ def build_parser() -> Parser:
         "-t",
         "--timeout",
         type=positive_float,
-        default=5.0,
+        default=None,
         help="seconds between SIGTERM and SIGKILL when stopping (default 5)",
     )
     start.add_argument(
         "--restart",
         choices=RESTART_POLICIES,
-        default="no",
+        default=None,
         help="restart policy for processes that end on their own (default: no)",
     )
     start.add_argument("--no-pty", action="store_true", help="use pipes instead of a pty per process")
@@ -114,7 +118,7 @@ def build_parser() -> Parser:
         action="store_true",
         help="stop everything and exit with its code when a process fails for good",
     )
-    start.add_argument("--scrollback", type=positive_int, default=10_000, help="lines kept per process (default 10000)")
+    start.add_argument("--scrollback", type=positive_int, default=None, help="lines kept per process (default 10000)")
     start.add_argument(
         "--stats",
         type=positive_float,
@@ -125,7 +129,7 @@ def build_parser() -> Parser:
     start.add_argument(
         "--stats-interval",
         type=positive_float,
-        default=1.0,
+        default=None,
         metavar="SECONDS",
         help="how often CPU and memory are sampled (default 1)",
     )
@@ -145,10 +149,35 @@ def build_parser() -> Parser:
 
 
 def project_from(args: argparse.Namespace, only: Sequence[str] = ()) -> Project:
-    """Load the formation the shared options describe."""
+    """Load the formation the shared options describe (with Procfile.toml and .foreman beneath them)."""
     return load_project(
-        procfile=args.procfile, root=args.root, env=args.env, formation=args.formation, port=args.port, only=only
+        procfile=args.procfile,
+        root=args.root,
+        env=args.env,
+        formation=args.formation,
+        port=args.port,
+        only=only,
+        options_file=args.options,
+        foreman_dir=Path.cwd(),
     )
+
+
+# start's options that Procfile.toml may set (its key, argparse's dest, procdash's default).
+FILE_SETTINGS = (
+    ("timeout", "timeout", 5.0),
+    ("restart", "restart", "no"),
+    ("no-pty", "no_pty", False),
+    ("exit-on-failure", "exit_on_failure", False),
+    ("scrollback", "scrollback", 10_000),
+    ("stats-interval", "stats_interval", 1.0),
+)
+
+
+def apply_settings(args: argparse.Namespace, project: Project) -> None:
+    """Fill each option the command line left out from the files, then from procdash's default."""
+    for key, dest, default in FILE_SETTINGS:
+        if hasattr(args, dest):
+            setattr(args, dest, project.setting(key, getattr(args, dest), default))
 
 
 def use_color(args: argparse.Namespace, on_terminal: bool) -> bool:
@@ -163,6 +192,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     from procdash.headless import run_headless, stdout_is_terminal
 
     project = project_from(args, args.types)
+    apply_settings(args, project)
     on_terminal = stdout_is_terminal() and sys.stdin.isatty()
     dashboard = not args.headless and on_terminal and importlib.util.find_spec("procdash.ui.app") is not None
     color = use_color(args, stdout_is_terminal() or dashboard)

@@ -11,9 +11,15 @@ PORT_STEP = 100
 MAX_PORT = 65535
 
 
-def parse_formation(spec: str | None, type_names: Sequence[str], *, flag: str = "-m") -> dict[str, int]:
-    """Turn "web=2,all=1" into a count per type, defaulting every type to 1."""
-    counts = dict.fromkeys(type_names, 1)
+def parse_formation(
+    spec: str | None,
+    type_names: Sequence[str],
+    *,
+    flag: str = "-m",
+    defaults: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """Turn "web=2,all=1" into a count per type; a type not named keeps its default (else 1)."""
+    counts = {name: (defaults or {}).get(name, 1) for name in type_names}
     if spec is None or not spec.strip():
         return counts
     explicit: dict[str, int] = {}

@@ -13,6 +13,7 @@ from procdash.core.logbuffer import LogBuffer
 if TYPE_CHECKING:
     import asyncio
 
+    from procdash.core.probes import ProbeRunner
     from procdash.core.process import Child
     from procdash.core.watch import ChildWatch
 
@@ -28,9 +29,12 @@ class State(str, enum.Enum):
     CRASHED = "crashed"
     BACKOFF = "backoff"
     FATAL = "fatal"
+    WAITING = "waiting"  # for its dependencies (detail says which)
+    BLOCKED = "blocked"  # a dependency failed for good, or its port is taken (detail says which)
+    UNREADY = "unready"  # running, but its readiness probe keeps failing (detail says how)
 
 
-LIVE_STATES = frozenset({State.STARTING, State.RUNNING, State.STOPPING})
+LIVE_STATES = frozenset({State.STARTING, State.RUNNING, State.STOPPING, State.UNREADY})
 
 
 @dataclass(eq=False)
@@ -53,6 +57,8 @@ class Instance:
     started_wall: float | None = None  # time.time() of the current run, for display
     retry_at: float | None = None  # time.monotonic() of the next backoff attempt
     fast_failures: int = 0
+    ready: bool | None = None  # None: the type has no readiness probe
+    detail: str = ""  # why it waits, is blocked or unready: "waiting for db (ready)"
     # What the supervisor intends; private to it.
     child: Child | None = field(default=None, repr=False)
     retiring: bool = False
@@ -60,6 +66,8 @@ class Instance:
     restart_requested: bool = False
     watch: ChildWatch | None = field(default=None, repr=False)
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+    probe: ProbeRunner | None = field(default=None, repr=False)
+    port_wait: bool = False  # blocked by a taken port, re-checked until it is free
 
     @property
     def name(self) -> str:
@@ -89,6 +97,15 @@ class Instance:
         if self.retry_at is None or self.state is not State.BACKOFF:
             return None
         return max(0.0, self.retry_at - time.monotonic())
+
+    @property
+    def status_text(self) -> str:
+        """The state as the table, the headless lines and ``ctl status`` show it: "ready", "waiting for db (ready)"."""
+        if self.detail and self.state in (State.WAITING, State.BLOCKED, State.UNREADY):
+            return self.detail
+        if self.state is State.RUNNING and self.ready:
+            return "ready"
+        return self.state.value
 
     def cancel_timers(self) -> None:
         """Cancel pending backoff and kill timers."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from procdash.core.env import load_env_files
 from procdash.core.errors import ConfigError
+from procdash.core.foreman_defaults import load_foreman_defaults
 from procdash.core.formation import check_ports, parse_formation, parse_port
 from procdash.core.procfile import ProcessType, load_procfile
+from procdash.core.sidefile import EMPTY, SideFile, load_sidefile, sidefile_path
+from procdash.core.tomlkeys import line_of
+from procdash.core.typeoptions import DEFAULT_TYPE_OPTIONS, TypeOptions
 
 
 @dataclass(frozen=True)
@@ -24,11 +29,24 @@ class Project:
     dotenv: dict[str, str]
     base_port: int
     env_files: list[Path]
+    sidefile: SideFile = EMPTY
+    # App-wide defaults from Procfile.toml (then .foreman) for options the caller resolves itself.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def type_names(self) -> list[str]:
         """Type names in Procfile order."""
         return [t.name for t in self.types]
+
+    def options_for(self, type_name: str) -> TypeOptions:
+        """The Procfile.toml options of one type (all defaults when it has no table)."""
+        return self.sidefile.types.get(type_name, DEFAULT_TYPE_OPTIONS)
+
+    def setting(self, key: str, given: Any, default: Any) -> Any:
+        """The command line's value when given, else the files' value, else ``default``."""
+        if given is not None and given is not False:
+            return given
+        return self.settings.get(key, default)
 
 
 def resolve_paths(procfile: str | None, root: str | None) -> tuple[Path, Path]:
@@ -45,10 +63,12 @@ def resolve_paths(procfile: str | None, root: str | None) -> tuple[Path, Path]:
     return procfile_path.absolute(), root_path.absolute()
 
 
-def env_paths(spec: str | None, root: Path) -> tuple[list[Path], bool]:
+def env_paths(spec: str | Sequence[Path] | None, root: Path) -> tuple[list[Path], bool]:
     """The .env files to read: the -e list (each required) or ROOT/.env if present."""
     if spec is None:
         return [root / ".env"], False
+    if not isinstance(spec, str):
+        return list(spec), True
     names = [part.strip() for part in spec.split(",") if part.strip()]
     if not names:
         raise ConfigError("-e: expected a comma-separated list of env files")
@@ -75,22 +95,51 @@ def load_project(
     port: str | None,
     only: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    options_file: str | None = None,
+    foreman_dir: Path | None = None,
 ) -> Project:
-    """Load and validate everything; raises ConfigError with a one-line message on bad input."""
+    """Load and validate everything; raises ConfigError with a one-line message on bad input.
+
+    Each setting comes from the command line when given, else Procfile.toml, else ``.foreman`` (read
+    from ``foreman_dir``, the current directory for the CLI), else procdash's default.
+    """
     environ = os.environ if environ is None else environ
-    procfile_path, root_path = resolve_paths(procfile, root)
+    foreman = load_foreman_defaults(foreman_dir) if foreman_dir is not None else {}
+    procfile_path, root_path = resolve_paths(
+        procfile if procfile is not None else foreman.get("procfile"),
+        root if root is not None else foreman.get("root"),
+    )
     types = load_procfile(procfile_path)
     names = [t.name for t in types]
-    counts = parse_formation(formation, names)
+    side_path = Path(options_file).expanduser().absolute() if options_file is not None else sidefile_path(procfile_path)
+    side = load_sidefile(side_path, names, root_path, required=options_file is not None)
+    type_counts = {name: opts.count for name, opts in side.types.items() if opts.count is not None}
+    formation_flag = "-m"
+    if formation is None and "formation" in side.defaults:
+        formation = side.defaults["formation"]
+        formation_flag = _where(side, "formation")
+    elif formation is None and "formation" in foreman:
+        formation = foreman["formation"]
+        formation_flag = f"{foreman_dir / '.foreman' if foreman_dir else '.foreman'}: formation"
+    counts = parse_formation(formation, names, flag=formation_flag, defaults=type_counts)
     if only:
         unknown = [name for name in only if name not in counts]
         if unknown:
             raise ConfigError(f"unknown process type {unknown[0]!r} (the Procfile has {', '.join(names)})")
         counts = {name: (count if name in only else 0) for name, count in counts.items()}
-    files, required = env_paths(env, root_path)
+    env_spec: str | list[Path] | None = env
+    if env is None and "env" in side.defaults and side.path is not None:
+        env_spec = [side.path.parent / Path(item).expanduser() for item in side.defaults["env"]]
+    elif env is None and "env" in foreman:
+        env_spec = foreman["env"]
+    files, required = env_paths(env_spec, root_path)
     dotenv = load_env_files(files, required=required)
-    base = base_port(port, dotenv, environ)
+    port_flag = port if port is not None else side.defaults.get("port", foreman.get("port"))
+    base = base_port(port_flag, dotenv, environ)
     check_ports(base, names, counts)
+    settings = {key: value for key, value in side.defaults.items() if key not in ("formation", "env", "port")}
+    if "timeout" in foreman:
+        settings.setdefault("timeout", foreman["timeout"])
     return Project(
         procfile=procfile_path,
         root=root_path,
@@ -99,4 +148,12 @@ def load_project(
         dotenv=dotenv,
         base_port=base,
         env_files=[f for f in files if f.exists()],
+        sidefile=side,
+        settings=settings,
     )
+
+
+def _where(side: SideFile, key: str) -> str:
+    """ "Procfile.toml:3: formation", to prefix errors about a value that came from the options file."""
+    line = line_of(side.lines, (key,))
+    return f"{side.path}:{line}: {key}" if line is not None else f"{side.path}: {key}"

@@ -11,24 +11,26 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from procdash.core import events as ev
-from procdash.core.env import child_env
+from procdash.core.depends import start_levels
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
+from procdash.core.launch import LaunchMixin
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
 from procdash.core.options import RESTART_POLICIES as RESTART_POLICIES
 from procdash.core.options import SupervisorOptions as SupervisorOptions
-from procdash.core.options import backoff_delay, count_failure, wants_restart
+from procdash.core.options import backoff_delay, count_failure, policy_for, wants_restart
 from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
+from procdash.core.typeoptions import TypeOptions
 from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
 
 Subscriber = Callable[[ev.Event], None]
 
 
-class Supervisor:
+class Supervisor(LaunchMixin):
     """Keeps the formation as desired: starts, stops, restarts and reports every instance."""
 
     def __init__(
@@ -41,6 +43,7 @@ class Supervisor:
         base_port: int,
         options: SupervisorOptions | None = None,
         base_env: Mapping[str, str] | None = None,
+        type_options: Mapping[str, TypeOptions] | None = None,
     ) -> None:
         self.types = list(types)
         self.options = options or SupervisorOptions()
@@ -53,6 +56,14 @@ class Supervisor:
         self.type_index = {t.name: i for i, t in enumerate(self.types)}
         self.desired = {t.name: int(counts.get(t.name, 0)) for t in self.types}
         self.slots: dict[str, list[Instance]] = {t.name: [] for t in self.types}
+        self.type_options = dict(type_options or {})
+        graph = {name: opts.depends_on for name, opts in self.type_options.items()}
+        # Types grouped by dependency depth: started in this order, stopped in the reverse order.
+        self.start_order = start_levels([t.name for t in self.types], graph)
+        self._has_deps = any(graph.values())
+        self._waking = False
+        self._wake_again = False
+        self._initial = False
         self.stopping_all = False
         self._subscribers: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,6 +80,7 @@ class Supervisor:
             dotenv=project.dotenv,
             base_port=project.base_port,
             options=options,
+            type_options=project.sidefile.types,
         )
 
     # ----- observation -------------------------------------------------------------------------------
@@ -92,7 +104,9 @@ class Supervisor:
 
     def is_idle(self) -> bool:
         """True when nothing runs and nothing is waiting to be restarted."""
-        return not any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances())
+        return not any(
+            inst.alive or inst.port_wait or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances()
+        )
 
     async def wait_idle(self) -> None:
         """Return once the formation is idle (every process ended and none will restart)."""
@@ -107,8 +121,13 @@ class Supervisor:
     def start(self) -> None:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
-        for t in self.types:
-            self._reconcile(t.name)
+        self._initial = True
+        try:
+            for level in self.start_order:
+                for name in level:
+                    self._reconcile(name)
+        finally:
+            self._initial = False
         self._check_idle()
 
     def scale(self, type_name: str, count: int) -> int:
@@ -137,7 +156,7 @@ class Supervisor:
             self._terminate(inst)
         else:
             inst.restarts += 1
-            self._spawn(inst)
+            self._launch(inst)
 
     def stop(self, name: str) -> None:
         """Stop an instance and keep it stopped (its slot stays in the formation)."""
@@ -148,6 +167,8 @@ class Supervisor:
             self._terminate(inst)
         elif inst.state is not State.STOPPED:
             inst.cancel_timers()
+            inst.port_wait = False
+            inst.detail = ""
             self._set_state(inst, State.STOPPED)
             self._check_idle()
 
@@ -160,7 +181,7 @@ class Supervisor:
         inst.fast_failures = 0
         if inst.started_at is not None:
             inst.restarts += 1
-        self._spawn(inst)
+        self._launch(inst)
 
     async def stop_all(self) -> None:
         """Stop everything: SIGTERM every group, SIGKILL after the timeout, reap all, restart nothing."""
@@ -170,8 +191,9 @@ class Supervisor:
             if inst.alive:
                 inst.stop_requested = True
                 self._terminate(inst)
-            elif inst.state in (State.BACKOFF, State.STARTING):
+            elif inst.state in (State.BACKOFF, State.STARTING, State.WAITING, State.BLOCKED):
                 inst.cancel_timers()
+                inst.port_wait = False
                 self._set_state(inst, State.STOPPED)
         self._check_idle()
         # The kill timer fires at the timeout; a process stuck in the kernel is not waited for forever.
@@ -221,6 +243,8 @@ class Supervisor:
             except Exception as exc:  # a subscriber bug must not take the formation down
                 if self._loop is not None:
                     self._loop.call_exception_handler({"message": "procdash subscriber failed", "exception": exc})
+        if self._has_deps and isinstance(event, ev.StateChanged) and not self._initial:
+            self._wake_dependents()
 
     def _set_state(self, inst: Instance, state: State) -> None:
         """Change an instance's state and tell subscribers."""
@@ -254,14 +278,15 @@ class Supervisor:
                 inst = self._new_instance(type_name, number)
                 slots.append(inst)
                 self._emit(ev.Added(inst))
-                self._spawn(inst)
+                if not self._initial or self.type_opts(type_name).autostart:
+                    self._launch(inst)
             elif inst.retiring:
                 inst.retiring = False
                 inst.stop_requested = False
                 if inst.alive:
                     inst.restart_requested = True
                 else:
-                    self._spawn(inst)
+                    self._launch(inst)
         for inst in sorted(slots, key=lambda i: -i.number):
             if inst.number <= want or inst.retiring:
                 continue
@@ -280,6 +305,8 @@ class Supervisor:
         slots = self.slots[inst.type_name]
         if inst in slots:
             slots.remove(inst)
+            self._stop_probe(inst)
+            inst.port_wait = False
             inst.state = State.STOPPED
             self._emit(ev.Removed(inst))
 
@@ -289,13 +316,13 @@ class Supervisor:
         inst.cancel_timers()
         inst.retry_at = None
         inst.restart_requested = False
+        inst.detail = ""
         self._set_state(inst, State.STARTING)
         opts = self.options
-        env = child_env(
-            self.base_env, self.dotenv, port=inst.port, ps=inst.name, pipes=not opts.use_pty, color=opts.color
-        )
+        use_pty = self.uses_pty(inst.type_name)
+        env = self.instance_env(inst)
         try:
-            child = spawn(inst.command, env=env, cwd=self.root, use_pty=opts.use_pty, size=opts.pty_size)
+            child = spawn(inst.command, env=env, cwd=self.instance_cwd(inst), use_pty=use_pty, size=opts.pty_size)
         except OSError as exc:
             message = f"procdash: cannot start {inst.name}: {exc.strerror or exc}"
             inst.log.append(message)
@@ -315,11 +342,14 @@ class Supervisor:
             on_exit=lambda: self._on_exit(inst),
             on_done=lambda returncode: self._finalize(inst, returncode),
             drain_grace=opts.drain_grace,
-            tty_assembler=None if opts.use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            tty_assembler=None if use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
         )
         inst.watch.start()
         if self._watchdog is not None:
             self._watchdog.add(child.pid)
+        if self._start_probe(inst):
+            self._emit(ev.Started(inst))  # it stays "starting" until its probe passes
+            return
         self._set_state(inst, State.RUNNING)
         self._emit(ev.Started(inst))
 
@@ -327,6 +357,8 @@ class Supervisor:
         """Store new lines in the instance's log and tell subscribers."""
         inst.log.extend(lines)
         self._emit(ev.Output(inst, lines))
+        if inst.probe is not None:
+            inst.probe.feed(lines)
 
     def _on_exit(self, inst: Instance) -> None:
         """The main process is reaped; background jobs left in its group would hold the output open."""
@@ -368,6 +400,7 @@ class Supervisor:
 
     def _after_exit(self, inst: Instance, code: int, description: str) -> None:
         """Decide what an ended process becomes: stopped, removed, restarted, crashed, backoff or fatal."""
+        self._stop_probe(inst)
         inst.exit_code = code
         inst.exit_description = description
         requested = inst.stop_requested or self.stopping_all
@@ -378,7 +411,7 @@ class Supervisor:
         elif inst.restart_requested and not self.stopping_all:
             self._emit(ev.Exited(inst, code, description, True, True))
             inst.restarts += 1
-            self._spawn(inst)
+            self._launch(inst)
         elif requested:
             inst.state = State.STOPPED
             self._emit(ev.Exited(inst, code, description, True, False))
@@ -389,14 +422,21 @@ class Supervisor:
 
     def _apply_policy(self, inst: Instance, code: int, description: str, uptime: float) -> None:
         """Unrequested exit: restart with exponential backoff per policy, or give up as fatal."""
-        failed = code != 0
+        type_opts = self.type_opts(inst.type_name)
+        policy = policy_for(
+            self.options,
+            restart=type_opts.restart,
+            max_restarts=type_opts.max_restarts,
+            backoff=None if type_opts.backoff is None else (type_opts.backoff.base, type_opts.backoff.cap),
+        )
+        failed = not type_opts.succeeded(code)
         inst.state = State.CRASHED if failed else State.EXITED
-        if not wants_restart(self.options, failed=failed):
+        if not wants_restart(policy, failed=failed):
             self._emit(ev.Exited(inst, code, description, False, False))
             self._emit(ev.StateChanged(inst))
             return
-        inst.fast_failures = count_failure(self.options, inst.fast_failures, uptime)
-        delay = backoff_delay(self.options, inst.fast_failures)
+        inst.fast_failures = count_failure(policy, inst.fast_failures, uptime)
+        delay = backoff_delay(policy, inst.fast_failures)
         if delay is None:
             inst.state = State.FATAL
             self._emit(ev.Exited(inst, code, description, False, False))
@@ -415,7 +455,7 @@ class Supervisor:
         if self.stopping_all or inst.alive or inst.state is not State.BACKOFF:
             return
         inst.restarts += 1
-        self._spawn(inst)
+        self._launch(inst)
 
     def _check_idle(self) -> None:
         """Wake wait_idle() callers once nothing runs and nothing will restart."""

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from procdash.core.errors import ConfigError
 from procdash.core.formation import port_for
+from procdash.core.ports import uses_port
 from procdash.core.project import Project
 
-# A command "serves" a port when it reads PORT through the shell: $PORT or ${PORT...}.
-USES_PORT = re.compile(r"\$(?:PORT\b|\{PORT\b)")
 # The POSIX shell's variable names: the only keys every engine (and `export` in sh) accepts.
 SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Set per instance by procdash itself, so a value for them in .env never reaches an export.
@@ -63,7 +62,7 @@ class TypeSpec:
     @property
     def serves_port(self) -> bool:
         """Whether the command reads $PORT, so an engine should expose that port."""
-        return USES_PORT.search(self.command) is not None
+        return uses_port(self.command)
 
     def port_of(self, number: int) -> int:
         """The Foreman port of instance ``number`` (1-based) of this type."""
