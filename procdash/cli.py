@@ -254,7 +254,9 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything and print each type with its count, ports and command."""
+    from procdash.core.depends import start_levels
     from procdash.core.formation import port_for
+    from procdash.core.typeoptions import option_summary
 
     project = project_from(args)
     width = max(len(name) for name in project.type_names)
@@ -270,6 +272,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  {t.name:<{width}}  x{count}  port {ports:<11}  {t.command}")
     if project.env_files:
         print(f"env: {', '.join(str(p) for p in project.env_files)} ({len(project.dotenv)} variables)")
+    side = project.sidefile
+    if side.path is not None:
+        print(f"options: {side.path}")
+        for key, value in side.defaults.items():
+            print(f"  {key} = {value!r}")
+        for t in project.types:
+            parts = option_summary(project.options_for(t.name))
+            if parts:
+                print(f"  {t.name:<{width}}  " + "; ".join(parts))
+    graph = {name: opts.depends_on for name, opts in side.types.items()}
+    if any(graph.values()):
+        levels = start_levels(project.type_names, graph)
+        print("start order: " + " -> ".join(", ".join(level) for level in levels) + " (stop in reverse)")
     print("valid")
     return 0
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO, Protocol
 
 from procdash.core import events as ev
+from procdash.core.instance import State
 from procdash.core.supervisor import Supervisor
 
 # Foreman's palette: one colour per type, in Procfile order.
@@ -151,7 +152,9 @@ async def run_headless(
 
     def on_event(event: ev.Event) -> None:
         printer(event)
-        if isinstance(event, ev.Exited) and not event.requested and event.code != 0 and not event.will_restart:
+        # A code listed in the type's success_exit_codes leaves the instance "exited", not "crashed".
+        failed = isinstance(event, ev.Exited) and event.instance.state is not State.EXITED and event.code != 0
+        if isinstance(event, ev.Exited) and failed and not event.requested and not event.will_restart:
             if not first_failure:
                 first_failure.append(event.code)
             if exit_on_failure and stop_task is None:

@@ -50,6 +50,10 @@ def instance_view(inst: Instance, usage: UsageSnapshot | None = None) -> JSONObj
         "started_at": inst.started_wall,
         "cpu": None if sample is None else round(float(sample.cpu_percent), 1),
         "rss": None if sample is None else int(sample.rss),
+        "listening": None if sample is None else list(getattr(sample, "ports", ())),
+        "ready": inst.ready,
+        "detail": inst.detail or None,
+        "status": inst.status_text,
         "log_seq": inst.log.next_seq,
     }
 

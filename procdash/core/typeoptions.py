@@ -75,3 +75,42 @@ def signal_name(signum: int) -> str:
         return signal.Signals(signum).name.removeprefix("SIG")
     except ValueError:
         return str(signum)
+
+
+def option_summary(opts: TypeOptions) -> list[str]:
+    """The options a type sets, in words, for ``procdash check``: ["restart always", "ready http /healthz", ...]."""
+    parts: list[str] = []
+    if opts.count is not None:
+        parts.append(f"count {opts.count}")
+    if not opts.autostart:
+        parts.append("autostart off (start with s or procdash ctl start)")
+    if opts.restart is not None or opts.max_restarts is not None or opts.backoff is not None:
+        words = [f"restart {opts.restart or '(default policy)'}"]
+        if opts.max_restarts is not None:
+            words.append(f"at most {opts.max_restarts} quick restarts in a row")
+        if opts.backoff is not None:
+            words.append(f"backoff {opts.backoff.base:g}s doubling to {opts.backoff.cap:g}s")
+        parts.append(", ".join(words))
+    if opts.stop_signal is not None or opts.stop_timeout is not None:
+        sig = signal_name(opts.stop_signal) if opts.stop_signal is not None else "TERM"
+        after = f", KILL after {opts.stop_timeout:g}s" if opts.stop_timeout is not None else ""
+        parts.append(f"stop with {sig}{after}")
+    if opts.success_exit_codes != frozenset({0}):
+        parts.append("success exit codes " + ", ".join(str(code) for code in sorted(opts.success_exit_codes)))
+    if opts.pty is not None:
+        parts.append("pty" if opts.pty else "pipes (no pty)")
+    if opts.cwd is not None:
+        parts.append(f"cwd {opts.cwd}")
+    if opts.env_files:
+        parts.append("env_file " + ", ".join(opts.env_files))
+    if opts.env:
+        parts.append("env " + ", ".join(sorted(opts.env)))
+    if opts.depends_on:
+        parts.append("depends on " + ", ".join(f"{name} ({cond})" for name, cond in opts.depends_on.items()))
+    if opts.ready is not None:
+        probe = opts.ready
+        timing = f"every {probe.interval:g}s, timeout {probe.timeout:g}s, unready after {probe.retries} failures"
+        if probe.initial_delay:
+            timing = f"after {probe.initial_delay:g}s, {timing}"
+        parts.append(f"ready when {probe.describe()} ({timing})")
+    return parts

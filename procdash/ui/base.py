@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
     from procdash.core.supervisor import Supervisor
     from procdash.ui.feed import DashboardFeed
+    from procdash.ui.metrics import Metrics
     from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
     from procdash.ui.widgets.process_table import ProcessTable
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
         supervisor: Supervisor
         feed: DashboardFeed
+        metrics: Metrics | None
         mode: str
         focus_name: str | None
         selected_type: str

@@ -136,7 +136,7 @@ def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int
                     {
                         "name": _cell(f"  {inst.name}", color),
                         "pid": _cell(str(inst.pid) if inst.pid else "", right=True),
-                        "port": _cell(str(inst.port) if inst.port is not None else "", "dim"),
+                        "port": fmt.port_text(inst.port, usage.ports if usage else ()),
                         "state": fmt.state_text(inst),
                         "uptime": _cell(fmt.duration(inst.uptime), right=True),
                         "restarts": _cell(str(inst.restarts or ""), "yellow" if inst.restarts else "", right=True),
