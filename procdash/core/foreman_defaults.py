@@ -54,6 +54,12 @@ def load_foreman_defaults(directory: Path) -> dict[str, Any]:
             kind = type(value).__name__
             raise ConfigError(f"{key}: expected a string or number, got {kind}", path=shown, line=lines.get(key))
         found["formation" if key == "concurrency" else key] = str(value)
+    # Paths in the file are relative to its directory (Foreman reads it from the current directory).
+    for key in ("procfile", "root"):
+        if key in found:
+            found[key] = str(directory / Path(found[key]).expanduser())
+    if "env" in found:
+        found["env"] = ",".join(str(directory / Path(part.strip()).expanduser()) for part in found["env"].split(","))
     if "timeout" in found:
         try:
             seconds = float(found["timeout"])
