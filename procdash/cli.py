@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import json
 import math
 import os
 import select
@@ -276,7 +277,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if side.path is not None:
         print(f"options: {side.path}")
         for key, value in side.defaults.items():
-            print(f"  {key} = {value!r}")
+            print(f"  {key} = {toml_value(value)}")
         for t in project.types:
             parts = option_summary(project.options_for(t.name))
             if parts:
@@ -287,6 +288,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("start order: " + " -> ".join(", ".join(level) for level in levels) + " (stop in reverse)")
     print("valid")
     return 0
+
+
+def toml_value(value: object) -> str:
+    """A setting as it would be written in Procfile.toml (for ``check``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
