@@ -176,6 +176,8 @@ def as_env_table(value: object, where: Where) -> dict[str, str]:
         here = where.child(key)
         if not key or "=" in key or "\0" in key:
             raise here.error("is not a valid environment variable name")
+        if key in ("PORT", "PS"):
+            raise here.error(f"procdash sets {key} for each instance itself")
         if isinstance(item, bool):
             env[key] = "true" if item else "false"
         elif isinstance(item, (int, float)):
