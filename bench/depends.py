@@ -102,9 +102,9 @@ async def one_delay(kind: str, interval: float, flag: Path) -> tuple[float, floa
             for line in event.lines:
                 if line.startswith("AT "):
                     marks["holds"] = float(line.split()[1])
-        elif isinstance(event, ev.Notice) and event.text.startswith("dep.1 is ready"):
-            marks.setdefault("probe", now)
-        elif isinstance(event, ev.Exited) and event.instance.type_name == "dep":
+        elif (isinstance(event, ev.Notice) and event.text.startswith("dep.1 is ready")) or (
+            isinstance(event, ev.Exited) and event.instance.type_name == "dep"
+        ):
             marks.setdefault("probe", now)
         elif isinstance(event, ev.Started) and event.instance.type_name == "app":
             marks["started"] = now
@@ -226,9 +226,9 @@ def sampler_costs(ticks: int) -> list[list[object]]:
             base: list[float] = []
             naive: list[float] = []
             for _ in range(ticks):  # interleaved, so machine load falls on all three alike
-                ours.append(timed(lambda: with_scan.sample(roots)))
-                base.append(timed(lambda: without.sample(roots)))
-                naive.append(timed(lambda: (without.sample(roots), naive_ports(roots))))
+                ours.append(timed(lambda s=with_scan, r=roots: s.sample(r)))  # type: ignore[misc]
+                base.append(timed(lambda s=without, r=roots: s.sample(r)))  # type: ignore[misc]
+                naive.append(timed(lambda s=without, r=roots: (s.sample(r), naive_ports(r))))  # type: ignore[misc]
                 time.sleep(0.02)
         finally:
             for proc in procs:

@@ -74,9 +74,7 @@ def add_parser(
     parser.add_argument(
         "-t", "--timeout", type=seconds, default=None, help="seconds between SIGTERM and SIGKILL (default 5)"
     )
-    parser.add_argument(
-        "--restart", choices=RESTART_POLICIES, default=None, help="restart policy (default: always)"
-    )
+    parser.add_argument("--restart", choices=RESTART_POLICIES, default=None, help="restart policy (default: always)")
     parser.add_argument("--image", help="container image (required for kubernetes; compose builds . without it)")
     parser.set_defaults(func=run)
 
