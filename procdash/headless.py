@@ -13,6 +13,7 @@ from typing import BinaryIO, Protocol
 from procdash.core import events as ev
 from procdash.core.instance import State
 from procdash.core.supervisor import Supervisor
+from procdash.core.wording import describe_exit, describe_stopping
 
 # Foreman's palette: one colour per type, in Procfile order.
 PALETTE = ("36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94")
@@ -28,16 +29,6 @@ class Service(Protocol):
 
     async def stop(self) -> None:
         """Stop serving and release resources; called after every process has stopped."""
-
-
-def describe_exit(event: ev.Exited) -> str:
-    """The system line for an ended process, in Foreman's words where it has them."""
-    name = event.instance.name
-    if event.requested:
-        return f"{name} stopped ({event.description})"
-    if event.code >= 128 and event.description.startswith("SIG"):
-        return f"{name} was killed by {event.description} (code {event.code})"
-    return f"{name} exited with code {event.code}"
 
 
 class Printer:
@@ -72,6 +63,8 @@ class Printer:
             self.system(f"{event.instance.name} started (pid {event.instance.pid}{port})")
         elif isinstance(event, ev.Exited):
             self.system(describe_exit(event))
+        elif isinstance(event, ev.Stopping):
+            self.system(describe_stopping(event))
         elif isinstance(event, ev.Restarting):
             inst = event.instance
             self.system(f"{inst.name} restarting in {event.delay:g}s (failure {inst.fast_failures} in a row)")

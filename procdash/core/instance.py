@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -48,6 +49,7 @@ class Instance:
     port: int | None
     log: LogBuffer
     assembler: LineAssembler
+    stop_signal: int = signal.SIGTERM
     state: State = State.STOPPED
     pid: int | None = None
     restarts: int = 0
@@ -55,10 +57,13 @@ class Instance:
     exit_description: str = ""
     started_at: float | None = None  # time.monotonic() of the current run
     started_wall: float | None = None  # time.time() of the current run, for display
+    exited_wall: float | None = None  # time.time() of the last exit, for display
     retry_at: float | None = None  # time.monotonic() of the next backoff attempt
     fast_failures: int = 0
     ready: bool | None = None  # None: the type has no readiness probe
     detail: str = ""  # why it waits, is blocked or unready: "waiting for db (ready)"
+    stop_sent_at: float | None = None  # time.monotonic() when procdash sent the current run its stop signal
+    killed: bool = False  # the current run outlived its stop timeout and was SIGKILLed
     # What the supervisor intends; private to it.
     child: Child | None = field(default=None, repr=False)
     retiring: bool = False

@@ -68,6 +68,11 @@ class LaunchMixin:
         cwd = self.type_opts(inst.type_name).cwd
         return self.root / cwd if cwd else self.root
 
+    def stop_timeout(self, inst: Instance) -> float:
+        """Seconds between an instance's stop signal and SIGKILL: its type's stop_timeout, else --timeout."""
+        own = self.type_opts(inst.type_name).stop_timeout
+        return self.options.timeout if own is None else own
+
     def uses_pty(self, type_name: str) -> bool:
         """A pty for this type unless it (or --no-pty) says pipes."""
         own = self.type_opts(type_name).pty

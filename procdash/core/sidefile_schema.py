@@ -159,7 +159,10 @@ def as_restart(value: object, where: Where) -> str:
 def as_signal(value: object, where: Where) -> int:
     """A signal name (TERM, SIGTERM) or number."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return as_int(value, where, 1, signal.SIGRTMAX)
+        number = as_int(value, where, 1, signal.SIGRTMAX)
+        if number not in {int(sig) for sig in signal.Signals}:
+            raise where.error(f"{number} is not a signal this system names")
+        return number
     text = as_str(value, where).upper().removeprefix("SIG")
     if text not in STOP_SIGNALS:
         hint = suggest(text, list(STOP_SIGNALS))

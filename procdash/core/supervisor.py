@@ -68,7 +68,10 @@ class Supervisor(LaunchMixin):
         self._subscribers: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
+        self._exit_waiters: list[asyncio.Future[None]] = []  # woken after every exit
+        # After procdash dies the guardian waits as long as the slowest type may take to stop.
+        longest = max([self.options.timeout, *(o.stop_timeout or 0.0 for o in self.type_options.values())])
+        self._watchdog = Watchdog(longest) if self.options.watchdog else None
 
     @classmethod
     def from_project(cls, project: Project, options: SupervisorOptions | None = None) -> Supervisor:
@@ -107,6 +110,13 @@ class Supervisor(LaunchMixin):
         return not any(
             inst.alive or inst.port_wait or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances()
         )
+
+    async def _wait_ended(self, batch: Sequence[Instance]) -> None:
+        """Return once no instance of ``batch`` has a process any more."""
+        while any(inst.alive for inst in batch):
+            future: asyncio.Future[None] = self._require_loop().create_future()
+            self._exit_waiters.append(future)
+            await future
 
     async def wait_idle(self) -> None:
         """Return once the formation is idle (every process ended and none will restart)."""
@@ -184,21 +194,35 @@ class Supervisor(LaunchMixin):
         self._launch(inst)
 
     async def stop_all(self) -> None:
-        """Stop everything: SIGTERM every group, SIGKILL after the timeout, reap all, restart nothing."""
+        """Stop everything, restart nothing: dependents first, each with its stop signal, SIGKILL after its timeout.
+
+        Types are stopped level by level in reverse start order, each level once the one above it has
+        ended; without dependencies there is one level, so everything stops at once.
+        """
         self.stopping_all = True
         for inst in self.instances():
             inst.restart_requested = False
-            if inst.alive:
-                inst.stop_requested = True
-                self._terminate(inst)
-            elif inst.state in (State.BACKOFF, State.STARTING, State.WAITING, State.BLOCKED):
+            if not inst.alive and inst.state in (State.BACKOFF, State.STARTING, State.WAITING, State.BLOCKED):
                 inst.cancel_timers()
                 inst.port_wait = False
                 self._set_state(inst, State.STOPPED)
         self._check_idle()
-        # The kill timer fires at the timeout; a process stuck in the kernel is not waited for forever.
+        bound = 0.0
+        for level in reversed(self.start_order):
+            batch = [inst for name in level for inst in self.slots[name] if inst.alive]
+            for inst in batch:
+                inst.stop_requested = True
+                self._terminate(inst)
+            if not batch:
+                continue
+            # The kill timer fires at the timeout; a process stuck in the kernel is not waited for forever.
+            grace = max(self.stop_timeout(inst) for inst in batch) + 3.0
+            bound += grace
+            if len(self.start_order) > 1:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wait_ended(batch), grace)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.wait_idle(), self.options.timeout + 3.0)
+            await asyncio.wait_for(self.wait_idle(), max(bound, 3.0))
 
     def kill_all(self) -> None:
         """SIGKILL every process group at once (the second Ctrl-C)."""
@@ -263,6 +287,7 @@ class Supervisor(LaunchMixin):
             port=port_for(self.base_port, index, number),
             log=LogBuffer(opts.scrollback),
             assembler=LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            stop_signal=self.type_opts(type_name).stop_signal or signal.SIGTERM,
         )
 
     def _reconcile(self, type_name: str) -> None:
@@ -317,12 +342,21 @@ class Supervisor(LaunchMixin):
         inst.retry_at = None
         inst.restart_requested = False
         inst.detail = ""
+        inst.stop_sent_at = None
+        inst.killed = False
         self._set_state(inst, State.STARTING)
         opts = self.options
         use_pty = self.uses_pty(inst.type_name)
         env = self.instance_env(inst)
         try:
-            child = spawn(inst.command, env=env, cwd=self.instance_cwd(inst), use_pty=use_pty, size=opts.pty_size)
+            child = spawn(
+                inst.command,
+                env=env,
+                cwd=self.instance_cwd(inst),
+                use_pty=use_pty,
+                size=opts.pty_size,
+                stop_signal=inst.stop_signal,
+            )
         except OSError as exc:
             message = f"procdash: cannot start {inst.name}: {exc.strerror or exc}"
             inst.log.append(message)
@@ -362,26 +396,31 @@ class Supervisor(LaunchMixin):
 
     def _on_exit(self, inst: Instance) -> None:
         """The main process is reaped; background jobs left in its group would hold the output open."""
+        if inst.state is State.STOPPING:
+            # The group already has its stop signal and a kill timer: a second signal would cut its
+            # graceful stop short (apps that treat a second TERM as "force").
+            return
         if inst.pid is not None and group_alive(inst.pid):
-            signal_group(inst.pid, signal.SIGTERM)
+            signal_group(inst.pid, inst.stop_signal)
             signal_group(inst.pid, signal.SIGCONT)
-            if inst.state is not State.STOPPING:
-                inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
+            inst.timers.append(self._require_loop().call_later(self.stop_timeout(inst), self._kill, inst))
 
     def _terminate(self, inst: Instance) -> None:
-        """Send SIGTERM to the instance's group and SIGKILL it if it outlives the timeout."""
-        if inst.child is None:
+        """Send the stop signal to the instance's group once, and SIGKILL it if it outlives the timeout."""
+        if inst.child is None or inst.state is State.STOPPING:
             return
-        if inst.state is not State.STOPPING:
-            self._set_state(inst, State.STOPPING)
-            signal_group(inst.child.pid, signal.SIGTERM)
-            signal_group(inst.child.pid, signal.SIGCONT)
-            inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
+        timeout = self.stop_timeout(inst)
+        inst.stop_sent_at = time.monotonic()
+        self._set_state(inst, State.STOPPING)
+        self._emit(ev.Stopping(inst, signal.Signals(inst.stop_signal).name, timeout))
+        signal_group(inst.child.pid, inst.stop_signal)
+        signal_group(inst.child.pid, signal.SIGCONT)
+        inst.timers.append(self._require_loop().call_later(timeout, self._kill, inst))
 
     def _kill(self, inst: Instance) -> None:
-        """The timeout passed: SIGKILL what is left of the group."""
+        """The timeout passed: SIGKILL what is left of the group (the exit line then says so)."""
         if inst.child is not None and signal_group(inst.child.pid, signal.SIGKILL):
-            self._emit(ev.Notice(f"{inst.name} did not stop within {self.options.timeout:g}s: killed", inst))
+            inst.killed = True
 
     def _finalize(self, inst: Instance, returncode: int) -> None:
         """Output drained and process reaped: record the exit and apply the restart policy."""
@@ -403,18 +442,21 @@ class Supervisor(LaunchMixin):
         self._stop_probe(inst)
         inst.exit_code = code
         inst.exit_description = description
+        inst.exited_wall = time.time()
         requested = inst.stop_requested or self.stopping_all
-        uptime = time.monotonic() - (inst.started_at or time.monotonic())
+        now = time.monotonic()
+        uptime = now - (inst.started_at or now)
+        stopped_after = None if inst.stop_sent_at is None else now - inst.stop_sent_at
         if inst.retiring:
-            self._emit(ev.Exited(inst, code, description, True, False))
+            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
             self._remove(inst)
         elif inst.restart_requested and not self.stopping_all:
-            self._emit(ev.Exited(inst, code, description, True, True))
+            self._emit(ev.Exited(inst, code, description, True, True, stopped_after, inst.killed))
             inst.restarts += 1
             self._launch(inst)
         elif requested:
             inst.state = State.STOPPED
-            self._emit(ev.Exited(inst, code, description, True, False))
+            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
             self._emit(ev.StateChanged(inst))
         else:
             self._apply_policy(inst, code, description, uptime)
@@ -458,7 +500,12 @@ class Supervisor(LaunchMixin):
         self._launch(inst)
 
     def _check_idle(self) -> None:
-        """Wake wait_idle() callers once nothing runs and nothing will restart."""
+        """Wake wait_idle() callers once nothing runs and nothing will restart (and every exit waiter)."""
+        if self._exit_waiters:
+            exit_waiters, self._exit_waiters = self._exit_waiters, []
+            for future in exit_waiters:
+                if not future.done():
+                    future.set_result(None)
         if self._idle_waiters and self.is_idle():
             waiters, self._idle_waiters = self._idle_waiters, []
             for future in waiters:

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from procdash.core.errors import ConfigError
+from procdash.core.shell import exec_form
 from procdash.core.typeoptions import Probe
 from procdash.export.model import (
     Formation,
@@ -18,7 +19,6 @@ from procdash.export.model import (
     whole_seconds,
 )
 from procdash.export.readiness import exportable_probe, whole
-from procdash.export.shell import exec_form
 from procdash.export.yamlout import dump_documents
 
 ENGINE = "Kubernetes"

@@ -13,7 +13,7 @@ from procdash.core.errors import ConfigError
 from procdash.core.formation import port_for
 from procdash.core.ports import uses_port
 from procdash.core.project import Project
-from procdash.core.shellquote import cd_prefix
+from procdash.core.shell import cd_prefix
 from procdash.core.typeoptions import DEFAULT_TYPE_OPTIONS, TypeOptions, signal_name
 
 # The POSIX shell's variable names: the only keys every engine (and `export` in sh) accepts.
