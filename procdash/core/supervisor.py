@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from procdash.core import events as ev
 from procdash.core.depends import start_levels
+from procdash.core.exits import ExitsMixin
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
 from procdash.core.launch import LaunchMixin
@@ -19,10 +19,10 @@ from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
 from procdash.core.options import RESTART_POLICIES as RESTART_POLICIES
 from procdash.core.options import SupervisorOptions as SupervisorOptions
-from procdash.core.options import backoff_delay, count_failure, policy_for, wants_restart
-from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
+from procdash.core.process import resize, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
+from procdash.core.stopping import StoppingMixin
 from procdash.core.typeoptions import TypeOptions
 from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
@@ -30,7 +30,7 @@ from procdash.core.watchdog import Watchdog
 Subscriber = Callable[[ev.Event], None]
 
 
-class Supervisor(LaunchMixin):
+class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
     """Keeps the formation as desired: starts, stops, restarts and reports every instance."""
 
     def __init__(
@@ -111,13 +111,6 @@ class Supervisor(LaunchMixin):
             inst.alive or inst.port_wait or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances()
         )
 
-    async def _wait_ended(self, batch: Sequence[Instance]) -> None:
-        """Return once no instance of ``batch`` has a process any more."""
-        while any(inst.alive for inst in batch):
-            future: asyncio.Future[None] = self._require_loop().create_future()
-            self._exit_waiters.append(future)
-            await future
-
     async def wait_idle(self) -> None:
         """Return once the formation is idle (every process ended and none will restart)."""
         if self.is_idle():
@@ -192,46 +185,6 @@ class Supervisor(LaunchMixin):
         if inst.started_at is not None:
             inst.restarts += 1
         self._launch(inst)
-
-    async def stop_all(self) -> None:
-        """Stop everything, restart nothing: dependents first, each with its stop signal, SIGKILL after its timeout.
-
-        Types are stopped level by level in reverse start order, each level once the one above it has
-        ended; without dependencies there is one level, so everything stops at once.
-        """
-        self.stopping_all = True
-        for inst in self.instances():
-            inst.restart_requested = False
-            if not inst.alive and inst.state in (State.BACKOFF, State.STARTING, State.WAITING, State.BLOCKED):
-                inst.cancel_timers()
-                inst.port_wait = False
-                self._set_state(inst, State.STOPPED)
-        self._check_idle()
-        bound = 0.0
-        for level in reversed(self.start_order):
-            batch = [inst for name in level for inst in self.slots[name] if inst.alive]
-            for inst in batch:
-                inst.stop_requested = True
-                self._terminate(inst)
-            if not batch:
-                continue
-            # The kill timer fires at the timeout; a process stuck in the kernel is not waited for forever.
-            grace = max(self.stop_timeout(inst) for inst in batch) + 3.0
-            bound += grace
-            if len(self.start_order) > 1:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wait_ended(batch), grace)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.wait_idle(), max(bound, 3.0))
-
-    def kill_all(self) -> None:
-        """SIGKILL every process group at once (the second Ctrl-C)."""
-        self.stopping_all = True
-        for inst in self.instances():
-            inst.restart_requested = False
-            if inst.alive and inst.pid is not None:
-                inst.stop_requested = True
-                signal_group(inst.pid, signal.SIGKILL)
 
     def resize(self, name: str, columns: int, rows: int) -> None:
         """Give one instance's pty a new window size (the child gets SIGWINCH)."""
@@ -393,111 +346,6 @@ class Supervisor(LaunchMixin):
         self._emit(ev.Output(inst, lines))
         if inst.probe is not None:
             inst.probe.feed(lines)
-
-    def _on_exit(self, inst: Instance) -> None:
-        """The main process is reaped; background jobs left in its group would hold the output open."""
-        if inst.state is State.STOPPING:
-            # The group already has its stop signal and a kill timer: a second signal would cut its
-            # graceful stop short (apps that treat a second TERM as "force").
-            return
-        if inst.pid is not None and group_alive(inst.pid):
-            signal_group(inst.pid, inst.stop_signal)
-            signal_group(inst.pid, signal.SIGCONT)
-            inst.timers.append(self._require_loop().call_later(self.stop_timeout(inst), self._kill, inst))
-
-    def _terminate(self, inst: Instance) -> None:
-        """Send the stop signal to the instance's group once, and SIGKILL it if it outlives the timeout."""
-        if inst.child is None or inst.state is State.STOPPING:
-            return
-        timeout = self.stop_timeout(inst)
-        inst.stop_sent_at = time.monotonic()
-        self._set_state(inst, State.STOPPING)
-        self._emit(ev.Stopping(inst, signal.Signals(inst.stop_signal).name, timeout))
-        signal_group(inst.child.pid, inst.stop_signal)
-        signal_group(inst.child.pid, signal.SIGCONT)
-        inst.timers.append(self._require_loop().call_later(timeout, self._kill, inst))
-
-    def _kill(self, inst: Instance) -> None:
-        """The timeout passed: SIGKILL what is left of the group (the exit line then says so)."""
-        if inst.child is not None and signal_group(inst.child.pid, signal.SIGKILL):
-            inst.killed = True
-
-    def _finalize(self, inst: Instance, returncode: int) -> None:
-        """Output drained and process reaped: record the exit and apply the restart policy."""
-        child = inst.child
-        if child is None:
-            return
-        close_child_fds(child)
-        inst.child = None
-        inst.watch = None
-        inst.pid = None
-        inst.cancel_timers()
-        if self._watchdog is not None and not group_alive(child.pid):
-            self._watchdog.remove(child.pid)
-        code, description = describe_status(returncode)
-        self._after_exit(inst, code, description)
-
-    def _after_exit(self, inst: Instance, code: int, description: str) -> None:
-        """Decide what an ended process becomes: stopped, removed, restarted, crashed, backoff or fatal."""
-        self._stop_probe(inst)
-        inst.exit_code = code
-        inst.exit_description = description
-        inst.exited_wall = time.time()
-        requested = inst.stop_requested or self.stopping_all
-        now = time.monotonic()
-        uptime = now - (inst.started_at or now)
-        stopped_after = None if inst.stop_sent_at is None else now - inst.stop_sent_at
-        if inst.retiring:
-            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
-            self._remove(inst)
-        elif inst.restart_requested and not self.stopping_all:
-            self._emit(ev.Exited(inst, code, description, True, True, stopped_after, inst.killed))
-            inst.restarts += 1
-            self._launch(inst)
-        elif requested:
-            inst.state = State.STOPPED
-            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
-            self._emit(ev.StateChanged(inst))
-        else:
-            self._apply_policy(inst, code, description, uptime)
-        self._check_idle()
-
-    def _apply_policy(self, inst: Instance, code: int, description: str, uptime: float) -> None:
-        """Unrequested exit: restart with exponential backoff per policy, or give up as fatal."""
-        type_opts = self.type_opts(inst.type_name)
-        policy = policy_for(
-            self.options,
-            restart=type_opts.restart,
-            max_restarts=type_opts.max_restarts,
-            backoff=None if type_opts.backoff is None else (type_opts.backoff.base, type_opts.backoff.cap),
-        )
-        failed = not type_opts.succeeded(code)
-        inst.state = State.CRASHED if failed else State.EXITED
-        if not wants_restart(policy, failed=failed):
-            self._emit(ev.Exited(inst, code, description, False, False))
-            self._emit(ev.StateChanged(inst))
-            return
-        inst.fast_failures = count_failure(policy, inst.fast_failures, uptime)
-        delay = backoff_delay(policy, inst.fast_failures)
-        if delay is None:
-            inst.state = State.FATAL
-            self._emit(ev.Exited(inst, code, description, False, False))
-            self._emit(ev.Fatal(inst, inst.fast_failures))
-            self._emit(ev.StateChanged(inst))
-            return
-        inst.state = State.BACKOFF
-        inst.retry_at = time.monotonic() + delay
-        inst.timers.append(self._require_loop().call_later(delay, self._retry, inst))
-        self._emit(ev.Exited(inst, code, description, False, True))
-        self._emit(ev.Restarting(inst, delay))
-        self._emit(ev.StateChanged(inst))
-
-    def _retry(self, inst: Instance) -> None:
-        """Backoff elapsed: start the instance again."""
-        if self.stopping_all or inst.alive or inst.state is not State.BACKOFF:
-            return
-        inst.restarts += 1
-        self._launch(inst)
 
     def _check_idle(self) -> None:
         """Wake wait_idle() callers once nothing runs and nothing will restart (and every exit waiter)."""

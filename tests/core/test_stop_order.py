@@ -15,7 +15,7 @@ from procdash.core.typeoptions import TypeOptions
 from tests.core.test_graceful_stop import signal_log
 from tests.helpers import wait_until
 
-# Logs "<pid> up|got SIG|drained <monotonic>"; drains argv[2] seconds on TERM or INT, ignores HUP (and TERM with "stubborn").
+# Logs "<pid> up/got SIG.../drained <time>"; drains argv[2] s on TERM or INT; "stubborn" ignores them.
 APP = """
 import os, signal, sys, time
 log = open(sys.argv[1], "a", buffering=1)
