@@ -150,6 +150,8 @@ def test_systemd_after_requires_kill_signal_and_oneshot_dependency_verify(tmp_pa
     migrate = (units / "shop-migrate@.service").read_text().splitlines()
     assert "Type=oneshot" in migrate and "RemainAfterExit=yes" in migrate and "Restart=on-failure" in migrate
     assert 'ExecStartPost=/bin/sh -c "until test -f /tmp/migrated; do sleep 1; done"' in migrate
+    target = (units / "shop.target").read_text()
+    assert "shop-web@1.service" in target and "shop-tool@" not in target
     worker = (units / "shop-worker@.service").read_text().splitlines()
     assert "SuccessExitStatus=0 3" in worker
     assert any("web's http readiness is not exported" in note for note in rendered.notes)
