@@ -306,6 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from procdash.core.env import child_env, load_env_files
     from procdash.core.procfile import load_procfile
     from procdash.core.project import base_port, env_paths, resolve_paths
+    from procdash.core.sidefile import load_sidefile, sidefile_path
 
     argv = list(args.argv)
     if argv and argv[0] == "--":
@@ -317,15 +318,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     dotenv = load_env_files(files, required=required)
     port = base_port(args.port, dotenv, os.environ) if args.port is not None or "PORT" in dotenv else None
     env = child_env(os.environ, dotenv, port=port, ps="run.1", pipes=False, color=True)
+    workdir = root
     if len(argv) == 1 and procfile.exists():
-        commands = {t.name: t.command for t in load_procfile(procfile)}
+        types = load_procfile(procfile)
+        commands = {t.name: t.command for t in types}
         if argv[0] in commands:
+            # A Procfile type runs with its Procfile.toml env and cwd, as it would under start.
+            side_path = Path(args.options) if args.options is not None else sidefile_path(procfile)
+            opts = load_sidefile(side_path, list(commands), root, required=args.options is not None).types
+            own = opts.get(argv[0])
+            if own is not None:
+                env.update(own.env)
+                workdir = root / own.cwd if own.cwd else root
             argv = ["/bin/sh", "-c", commands[argv[0]]]
     if len(argv) == 1 and any(ch in argv[0] for ch in " ;|&$<>()'\"`*?"):
         argv = ["/bin/sh", "-c", argv[0]]
     sys.stdout.flush()
     try:
-        os.chdir(root)
+        os.chdir(workdir)
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:
         print(f"procdash: {shlex.quote(argv[0])}: command not found", file=sys.stderr)

@@ -126,3 +126,11 @@ def test_options_flag_names_another_file_and_the_command_line_wins(tmp_path: Pat
     )  # fmt: skip
     apply_settings(args, project_from(args))
     assert (args.timeout, args.restart, args.no_pty, args.scrollback) == (2.0, "no", True, 10_000)
+
+
+def test_run_a_type_uses_its_procfile_toml_env_and_cwd(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "Procfile", 'task: echo "$GREETING from $(basename "$PWD")"\n')
+    write(tmp_path / "Procfile.toml", '[task]\nenv = { GREETING = "hi" }\ncwd = "sub"\n')
+    result = procdash("run", "task", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "hi from sub\n"), result.stderr
