@@ -1,15 +1,18 @@
-"""TCP ports in the LISTEN state, who holds them, and which of them a process tree listens on (Linux /proc).
+"""TCP ports in the LISTEN state, who holds them, and which of them a process tree listens on (Linux).
 
-``/proc/net/tcp`` and ``tcp6`` list every socket with its local port, state and inode; a process's
-``/proc/PID/fd/*`` links name the inodes of the sockets it holds (``socket:[12345]``). Joining the two
-gives the ports a tree listens on without psutil's per-connection objects: one read of each table per
-sampler tick, then a readlink per open descriptor of the tree's processes.
+The kernel's sock_diag netlink interface lists the listening TCP sockets with their local port and
+inode (about 0.1 ms; reading ``/proc/net/tcp`` and ``tcp6``, the fallback, walks every connection bucket
+and took 3-5 ms here even with one socket). A process's ``/proc/PID/fd/*`` links name the inodes of
+the sockets it holds (``socket:[12345]``). Joining the two gives the ports a tree listens on without
+psutil's per-connection objects: one query per sampler tick, then a readlink per open descriptor.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -24,8 +27,52 @@ def uses_port(command: str) -> bool:
     return USES_PORT.search(command) is not None
 
 
-def listening_sockets(tables: Iterable[str] = NET_TABLES) -> dict[int, int]:
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+TCP_LISTEN_STATE = 10
+NLMSG_HEADER = struct.Struct("=IHHII")
+# struct inet_diag_msg: family, state, timer, retrans, then inet_diag_sockid (sport at +4, 48 bytes),
+# expires, rqueue, wqueue, uid, and the inode at +68.
+SPORT_AT, INODE_AT = 4, 68
+
+
+def listening_sockets() -> dict[int, int]:
     """Socket inode -> local port for every TCP socket in LISTEN, IPv4 and IPv6 ({} when unreadable)."""
+    try:
+        return {**_diag_listeners(socket.AF_INET), **_diag_listeners(socket.AF_INET6)}
+    except OSError:
+        return listening_from_tables()
+
+
+def _diag_listeners(family: int) -> dict[int, int]:
+    """One sock_diag dump of the listening TCP sockets of an address family."""
+    request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN_STATE) + bytes(48)
+    header = NLMSG_HEADER.pack(NLMSG_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+    found: dict[int, int] = {}
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as diag:
+        diag.settimeout(1.0)
+        diag.sendto(header + request, (0, 0))
+        while True:
+            data = diag.recv(65536)
+            offset = 0
+            while offset + NLMSG_HEADER.size <= len(data):
+                length, kind, _, _, _ = NLMSG_HEADER.unpack_from(data, offset)
+                if kind == NLMSG_DONE:
+                    return found
+                if kind == NLMSG_ERROR or length < NLMSG_HEADER.size:
+                    raise OSError("sock_diag refused the request")
+                body = offset + NLMSG_HEADER.size
+                (port,) = struct.unpack_from(">H", data, body + SPORT_AT)
+                (inode,) = struct.unpack_from("=I", data, body + INODE_AT)
+                if inode:
+                    found[inode] = port
+                offset += (length + 3) & ~3
+
+
+def listening_from_tables(tables: Iterable[str] = NET_TABLES) -> dict[int, int]:
+    """The same table from ``/proc/net/tcp`` and ``tcp6`` (where netlink is not available)."""
     sockets: dict[int, int] = {}
     for table in tables:
         try:

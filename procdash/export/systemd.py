@@ -72,9 +72,7 @@ def render(formation: Formation, target: Path) -> Rendered:
         )
     app = formation.app_name(ENGINE, lambda text: clean_name(text, UNIT_INVALID))
     # An autostart = false type has its template, but the target does not start it (systemctl start does).
-    wants = [
-        f"{app}-{t.name}@{n}.service" for t in formation.types if t.opts.autostart for n in range(1, t.count + 1)
-    ]
+    wants = [f"{app}-{t.name}@{n}.service" for t in formation.types if t.opts.autostart for n in range(1, t.count + 1)]
     target_unit = "\n".join(
         [
             "[Unit]",

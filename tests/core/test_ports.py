@@ -121,3 +121,19 @@ def test_headless_line_names_the_holder(tmp_path: Path) -> None:
         holder.wait()
     assert line.startswith(f"system | web.1: port {base} is in use by pid {holder.pid} (")
     wait_until_sync(lambda: port_holder(base) is None)
+
+
+def test_netlink_and_proc_tables_agree() -> None:
+    from procdash.core.ports import listening_from_tables
+
+    base = free_base(2)
+    four, six = listener(base), listener(base + 100, "6")
+    try:
+        fast, slow = listening_sockets(), listening_from_tables()
+        # other programs on the machine may open or close sockets in between: compare ours
+        ours = {inode: port for inode, port in fast.items() if port in (base, base + 100)}
+        assert len(ours) == 2 and ours == {inode: port for inode, port in slow.items() if port in (base, base + 100)}
+    finally:
+        for proc in (four, six):
+            proc.kill()
+            proc.wait()
