@@ -20,6 +20,7 @@ from procdash.core.ports import port_holder, uses_port
 from procdash.core.probes import ProbeRunner
 from procdash.core.procfile import ProcessType
 from procdash.core.typeoptions import DEFAULT_TYPE_OPTIONS, TypeOptions
+from procdash.core.watchdog import Watchdog
 
 PORT_RECHECK = 1.0  # seconds between looks at a taken port
 PENDING = (State.STARTING, State.BACKOFF, State.WAITING)
@@ -38,6 +39,7 @@ class LaunchMixin:
     type_options: dict[str, TypeOptions]
     _waking: bool
     _wake_again: bool
+    _watchdog: Watchdog | None
 
     if TYPE_CHECKING:  # provided by Supervisor
 
@@ -193,10 +195,16 @@ class LaunchMixin:
             cwd=self.instance_cwd(inst),
             on_ready=lambda: self._became_ready(inst, runner),
             on_unready=lambda reason: self._became_unready(inst, runner, reason),
+            guard=self._guard_probe,
         )
         inst.probe = runner
         runner.start()
         return True
+
+    def _guard_probe(self, pgid: int, running: bool) -> None:
+        """Register an exec probe's group with the guardian while it runs."""
+        if self._watchdog is not None:
+            (self._watchdog.add if running else self._watchdog.remove)(pgid)
 
     def _stop_probe(self, inst: Instance) -> None:
         """The process ended or is being stopped: no more probing; readiness is gone with it."""

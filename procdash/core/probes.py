@@ -33,6 +33,7 @@ class ProbeRunner:
         cwd: Path,
         on_ready: Callable[[], None],
         on_unready: Callable[[str], None],
+        guard: Callable[[int, bool], None] | None = None,
     ) -> None:
         self.probe = probe
         self.port = probe.port if probe.port is not None else port
@@ -40,6 +41,9 @@ class ProbeRunner:
         self.cwd = cwd
         self.on_ready = on_ready
         self.on_unready = on_unready
+        # exec probes: told (group, True) when one starts and (group, False) once it is reaped, so the
+        # guardian that outlives procdash can kill a probe left running.
+        self.guard = guard
         self.ready = False
         self.failures = 0
         self.last_reason = ""
@@ -153,6 +157,8 @@ class ProbeRunner:
             cwd=self.cwd,
             start_new_session=True,
         )
+        if self.guard is not None:
+            self.guard(process.pid, True)
         try:
             code = await process.wait()
         except BaseException:
@@ -161,6 +167,11 @@ class ProbeRunner:
             with contextlib.suppress(BaseException):
                 await asyncio.shield(process.wait())
             raise
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # what the command left running in its group
+            if self.guard is not None:
+                self.guard(process.pid, False)
         if code < 0:
             try:
                 return f"killed by {signal.Signals(-code).name}"
