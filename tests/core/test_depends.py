@@ -187,8 +187,9 @@ def test_http_probe_that_never_passes_turns_visibly_unready(tmp_path: Path) -> N
 
     async def body(sup: Supervisor) -> None:
         web = inst(sup, "web.1")
-        await wait_until(lambda: web.state is State.UNREADY)
-        assert web.status_text == "unready (http /healthz: 503)"
+        # before the server listens the reason is "connection refused"; the line follows the reason
+        await wait_until(lambda: web.status_text == "unready (http /healthz: 503)")
+        assert web.state is State.UNREADY
         assert web.alive and inst(sup, "worker.1").state is State.WAITING
 
     events = run(sup, body)

@@ -26,7 +26,7 @@ async def test_states_ports_and_the_o_key(make_app: MakeApp, tmp_path: Path, mon
     write(tmp_path / "listen.py", LISTEN)
     write(
         tmp_path / "Procfile.toml",
-        '[db]\nready = { log = "listening" }\nenv = { DELAY = "0.5" }\n'
+        '[db]\nready = { log = "listening" }\nenv = { DELAY = "1.5" }\n'
         '[web]\ndepends_on = ["db"]\n[job]\ndepends_on = { fail = "completed" }\n',
     )
     opened: list[str] = []
@@ -39,8 +39,12 @@ async def test_states_ports_and_the_o_key(make_app: MakeApp, tmp_path: Path, mon
     )
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(lambda: "i:web.1" in app.table.row_keys)
-        await wait_until(lambda: cell(app, "i:web.1", "state") == "waiting for db (ready)")
-        assert cell(app, "i:db.1", "state") == "starting"
+        # both hold until db listens (1.5 s after it starts)
+        await wait_until(
+            lambda: (
+                cell(app, "i:web.1", "state") == "waiting for db (ready)" and cell(app, "i:db.1", "state") == "starting"
+            )
+        )
         await wait_until(lambda: cell(app, "i:db.1", "state") == "ready ✓", timeout=10)
         await wait_until(lambda: cell(app, "i:web.1", "state") == "running")
         await wait_until(lambda: cell(app, "i:job.1", "state") == "blocked (fail exited 2)")
