@@ -176,6 +176,8 @@ async def run_headless(
             started.append(service)
         if supervisor.is_idle() and not supervisor.instances():
             printer.system("nothing to run: every process type has a count of 0")
+        elif supervisor.is_idle() and all(inst.started_at is None for inst in supervisor.instances()):
+            printer.system("nothing started: every process type has a count of 0, autostart = false or waits")
         await supervisor.wait_idle()
         if stop_task is not None:
             await stop_task

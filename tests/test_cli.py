@@ -134,3 +134,14 @@ def test_run_a_type_uses_its_procfile_toml_env_and_cwd(tmp_path: Path) -> None:
     write(tmp_path / "Procfile.toml", '[task]\nenv = { GREETING = "hi" }\ncwd = "sub"\n')
     result = procdash("run", "task", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, "hi from sub\n"), result.stderr
+
+
+def test_headless_with_only_autostart_false_types_says_so_and_exits(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "tool: touch started\n")
+    write(tmp_path / "Procfile.toml", "[tool]\nautostart = false\n")
+    result = procdash("start", "--no-control", "--no-timestamp", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout == "system | nothing started: every process type has a count of 0, autostart = false or waits\n"
+    )
+    assert not (tmp_path / "started").exists()
