@@ -13,6 +13,7 @@ from procdash.core import events as ev
 from procdash.core.instance import Instance, State
 from procdash.core.options import SupervisorOptions, backoff_delay, count_failure, policy_for, wants_restart
 from procdash.core.process import close_child_fds, describe_status, group_alive
+from procdash.core.reaper import OrphanReaper
 from procdash.core.typeoptions import TypeOptions
 from procdash.core.watchdog import Watchdog
 
@@ -23,6 +24,7 @@ class ExitsMixin:
     options: SupervisorOptions
     stopping_all: bool
     _watchdog: Watchdog | None
+    _reaper: OrphanReaper
 
     if TYPE_CHECKING:  # provided by Supervisor and LaunchMixin
 
@@ -40,6 +42,7 @@ class ExitsMixin:
         if child is None:
             return
         close_child_fds(child)
+        self._reaper.scan()
         inst.child = None
         inst.watch = None
         inst.pid = None

@@ -22,6 +22,7 @@ from procdash.core.options import SupervisorOptions as SupervisorOptions
 from procdash.core.process import resize, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
+from procdash.core.reaper import OrphanReaper
 from procdash.core.stopping import StoppingMixin
 from procdash.core.typeoptions import TypeOptions
 from procdash.core.watch import ChildWatch
@@ -72,6 +73,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         # After procdash dies the guardian waits as long as the slowest type may take to stop.
         longest = max([self.options.timeout, *(o.stop_timeout or 0.0 for o in self.type_options.values())])
         self._watchdog = Watchdog(longest) if self.options.watchdog else None
+        self._reaper = OrphanReaper()
 
     @classmethod
     def from_project(cls, project: Project, options: SupervisorOptions | None = None) -> Supervisor:
@@ -124,6 +126,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
     def start(self) -> None:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
+        self._reaper.start(self._loop)
         self._initial = True
         try:
             for level in self.start_order:
@@ -193,7 +196,8 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
             resize(inst.child, (columns, rows))
 
     def close(self) -> None:
-        """Release the watchdog once everything has been stopped."""
+        """Reap adopted orphans and release the watchdog once everything has been stopped."""
+        self._reaper.stop()
         if self._watchdog is not None:
             self._watchdog.close()
 
