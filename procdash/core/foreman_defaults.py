@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from procdash.core.errors import ConfigError
+from procdash.core.files import read_small_text
 
 FILE_NAME = ".foreman"
 # Foreman's option names; "concurrency" is Foreman's old name for the formation.
@@ -23,7 +24,7 @@ def load_foreman_defaults(directory: Path) -> dict[str, Any]:
     path = directory / FILE_NAME
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_small_text(path)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return {}
     except (OSError, UnicodeDecodeError) as exc:

@@ -86,6 +86,15 @@ def base_port(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str,
     return parse_port(None, "PORT")
 
 
+def port_source(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """Where ``base_port`` took the base port from, in the words its errors use."""
+    if flag is not None:
+        return "-p"
+    if "PORT" in dotenv:
+        return "PORT in .env"
+    return "PORT in the environment" if environ.get("PORT") else "the default"
+
+
 def load_project(
     *,
     procfile: str | None,
@@ -135,8 +144,17 @@ def load_project(
     files, required = env_paths(env_spec, root_path)
     dotenv = load_env_files(files, required=required)
     port_flag = port if port is not None else side.defaults.get("port", foreman.get("port"))
+    if port is not None:
+        source = "-p"
+    elif "port" in side.defaults:
+        source = f"port in {side.path.name if side.path else 'Procfile.toml'}"
+    elif "port" in foreman:
+        source = "port in .foreman"
+        parse_port(foreman["port"], source)  # named as the file's, not as -p, when it is bad
+    else:
+        source = port_source(None, dotenv, environ)
     base = base_port(port_flag, dotenv, environ)
-    check_ports(base, names, counts)
+    check_ports(base, names, counts, source)
     settings = {key: value for key, value in side.defaults.items() if key not in ("formation", "env", "port")}
     if "timeout" in foreman:
         settings.setdefault("timeout", foreman["timeout"])

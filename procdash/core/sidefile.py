@@ -15,6 +15,7 @@ from typing import Any
 from procdash.core.depends import find_cycle
 from procdash.core.env import load_env_files
 from procdash.core.errors import ConfigError
+from procdash.core.files import read_small_file
 from procdash.core.sidefile_schema import DEFAULT_KEYS, TYPE_KEYS, Where, kind_of, suggest
 from procdash.core.tomlkeys import KeyPath, key_lines
 from procdash.core.typeoptions import TypeOptions
@@ -47,7 +48,7 @@ def load_sidefile(path: Path, type_names: Sequence[str], root: Path, *, required
     """Read, parse and check an options file against the Procfile's types."""
     shown = str(path)
     try:
-        data = path.read_bytes()
+        data = read_small_file(path)
     except FileNotFoundError:
         if required:
             raise ConfigError("no such options file", path=shown) from None
