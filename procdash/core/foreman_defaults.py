@@ -61,6 +61,9 @@ def load_foreman_defaults(directory: Path) -> dict[str, Any]:
             found[key] = str(directory / Path(found[key]).expanduser())
     if "env" in found:
         found["env"] = ",".join(str(directory / Path(part.strip()).expanduser()) for part in found["env"].split(","))
+    if "port" in found and not (found["port"].strip().isdigit() and 1 <= int(found["port"]) <= 65535):
+        message = f"port: expected a port number 1-65535, got {found['port']!r}"
+        raise ConfigError(message, path=shown, line=lines.get("port"))
     if "timeout" in found:
         try:
             seconds = float(found["timeout"])

@@ -150,7 +150,6 @@ def load_project(
         source = f"port in {side.path.name if side.path else 'Procfile.toml'}"
     elif "port" in foreman:
         source = "port in .foreman"
-        parse_port(foreman["port"], source)  # named as the file's, not as -p, when it is bad
     else:
         source = port_source(None, dotenv, environ)
     base = base_port(port_flag, dotenv, environ)

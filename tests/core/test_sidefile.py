@@ -251,6 +251,7 @@ def test_formation_from_the_file_names_the_file_on_error(tmp_path: Path) -> None
     [
         ("formation: [1, 2]\n", ".foreman:1: formation: expected a string or number, got list"),
         ("port: 1\ntimeout: soon\n", ".foreman:2: timeout: expected seconds, got 'soon'"),
+        ("env: a.env\nport: http\n", ".foreman:2: port: expected a port number 1-65535, got 'http'"),
         ("a: [\n", ".foreman:2: invalid YAML"),
         ("- just\n- a list\n", ".foreman:1: expected a mapping of option: value"),
     ],
