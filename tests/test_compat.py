@@ -263,7 +263,7 @@ def test_app_root(tmp_path: Path) -> None:
     assert os.path.realpath(tmp_path / "app") in [os.path.realpath(line) for line in result.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("args", [("-v",), ("--version",), ("version",)])
+@pytest.mark.parametrize("args", [("-v",), ("--version",), ("version",), ("--no-colour", "-v")])
 def test_version_spellings(tmp_path: Path, args: tuple[str, ...]) -> None:
     result = procdash(*args, cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("procdash ") and result.stdout.count("\n") == 1
