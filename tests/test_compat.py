@@ -71,6 +71,15 @@ def test_options_on_both_sides_of_the_subcommand(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout) == (0, "2b 7000\n"), result.stderr
 
 
+def test_leading_options_reach_export_and_ctl(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile.dev", "web: serve\nworker: work\n")
+    exported = procdash("-f", "Procfile.dev", "--no-colour", "-c", "web=3", "export", "compose", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.count("replicas: 3") == 1 and exported.stdout.count("replicas: 1") == 1
+    asked = procdash("-f", "Procfile.dev", "ctl", "status", cwd=tmp_path)
+    assert (asked.returncode, asked.stderr) == (1, f"procdash: ctl: nothing is running for {tmp_path / 'Procfile.dev'}\n")
+
+
 def test_an_unknown_leading_option_is_still_an_error(tmp_path: Path) -> None:
     write(tmp_path / "Procfile", "web: true\n")
     one_error_line(procdash("--no-such-option", "check", cwd=tmp_path), "--no-such-option")
