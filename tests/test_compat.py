@@ -77,7 +77,8 @@ def test_leading_options_reach_export_and_ctl(tmp_path: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.count("replicas: 3") == 1 and exported.stdout.count("replicas: 1") == 1
     asked = procdash("-f", "Procfile.dev", "ctl", "status", cwd=tmp_path)
-    assert (asked.returncode, asked.stderr) == (1, f"procdash: ctl: nothing is running for {tmp_path / 'Procfile.dev'}\n")
+    missing = f"procdash: ctl: nothing is running for {tmp_path / 'Procfile.dev'}\n"
+    assert (asked.returncode, asked.stderr) == (1, missing)
 
 
 def test_an_unknown_leading_option_is_still_an_error(tmp_path: Path) -> None:
