@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import sys
 import time
@@ -12,6 +13,7 @@ from typing import BinaryIO, Protocol
 
 from procdash.core import events as ev
 from procdash.core.supervisor import Supervisor
+from procdash.core.wording import describe_exit, describe_stopping
 
 # Foreman's palette: one colour per type, in Procfile order.
 PALETTE = ("36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94")
@@ -27,16 +29,6 @@ class Service(Protocol):
 
     async def stop(self) -> None:
         """Stop serving and release resources; called after every process has stopped."""
-
-
-def describe_exit(event: ev.Exited) -> str:
-    """The system line for an ended process, in Foreman's words where it has them."""
-    name = event.instance.name
-    if event.requested:
-        return f"{name} stopped ({event.description})"
-    if event.code >= 128 and event.description.startswith("SIG"):
-        return f"{name} was killed by {event.description} (code {event.code})"
-    return f"{name} exited with code {event.code}"
 
 
 class Printer:
@@ -55,6 +47,9 @@ class Printer:
     ) -> None:
         self.out = out
         self.quiet = frozenset(quiet)  # types whose output is hidden (honcho's -q); their system lines stay
+        self._fd = _fileno(out)
+        if self._fd is not None:
+            out.flush()  # anything buffered before goes first; from here on, writes bypass the buffer
         self.color = color
         self.timestamps = timestamps
         self.prefix = prefix
@@ -75,6 +70,8 @@ class Printer:
             self.system(f"{event.instance.name} started (pid {event.instance.pid}{port})")
         elif isinstance(event, ev.Exited):
             self.system(describe_exit(event))
+        elif isinstance(event, ev.Stopping):
+            self.system(describe_stopping(event))
         elif isinstance(event, ev.Restarting):
             inst = event.instance
             self.system(f"{inst.name} restarting in {event.delay:g}s (failure {inst.fast_failures} in a row)")
@@ -96,8 +93,12 @@ class Printer:
         if self.broken:
             return
         try:
-            self.out.write(text.encode("utf-8", "replace"))
-            self.out.flush()
+            data = text.encode("utf-8", "replace")
+            if self._fd is None:
+                self.out.write(data)
+                self.out.flush()
+            else:
+                write_all(self._fd, data)
         except OSError:
             # EPIPE after ``| head``, EIO once the terminal was closed: either way nobody can read us.
             self.broken = True
@@ -120,6 +121,30 @@ class Printer:
         if self.color and any("\x1b" in line for line in lines):
             lines = [line + RESET if "\x1b" in line else line for line in lines]
         return head + ("\n" + head).join(lines) + "\n"
+
+
+def _fileno(out: BinaryIO) -> int | None:
+    """The file descriptor behind ``out``, or None for an in-memory stream."""
+    try:
+        return out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte to ``fd``, resuming after partial writes.
+
+    A caught signal (SIGTERM, SIGINT) that lands during a partial write to a slow reader makes Python's
+    BufferedWriter drop the rest of the buffer; looping over os.write keeps every byte.
+    """
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:  # someone else made the terminal non-blocking: wait until it drains
+            select.select([], [fd], [])
+            continue
+        view = view[written:]
 
 
 async def run_headless(

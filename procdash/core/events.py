@@ -33,6 +33,17 @@ class Exited:
     description: str
     requested: bool
     will_restart: bool
+    stopped_after: float | None = None  # seconds from the stop signal to the exit, when procdash stopped it
+    killed: bool = False  # it outlived its stop timeout and was SIGKILLed
+
+
+@dataclass(frozen=True, slots=True)
+class Stopping:
+    """procdash sent an instance its stop signal; it is SIGKILLed if still alive after ``timeout``."""
+
+    instance: Instance
+    signal_name: str
+    timeout: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +99,4 @@ class Notice:
     instance: Instance | None = None
 
 
-Event = Started | Output | Exited | Restarting | Fatal | StateChanged | Added | Removed | Scaled | Notice
+Event = Started | Output | Exited | Stopping | Restarting | Fatal | StateChanged | Added | Removed | Scaled | Notice
