@@ -92,6 +92,8 @@ def parse_sidefile(
             raise here.error(f"expected a table [{key}] of options for that process type, got {kind_of(value)}")
         else:
             raise here.error(f"unknown key{suggest(key, list(DEFAULT_KEYS) + names)}")
+    if "formation" in defaults and "concurrency" in defaults:
+        raise top.child("concurrency").error("set formation (only the listed types start) or concurrency, not both")
     types = {name: _type_options(name, table, top.child(name), root) for name, table in tables.items()}
     for name, opts in types.items():
         for dep in opts.depends_on:
