@@ -16,6 +16,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Footer
 
@@ -213,6 +214,13 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
 
     def flush(self) -> None:
         """The one timer that moves engine state onto the screen, at most FLUSH_HZ times a second."""
+        try:
+            self._flush_engine_state()
+        except NoMatches:  # the screen's widgets are gone while the app shuts down: nothing to draw on
+            return
+
+    def _flush_engine_state(self) -> None:
+        """What ``flush`` does while the screen is there."""
         feed = self.feed
         if feed.structure_dirty:
             feed.structure_dirty = False
@@ -348,9 +356,12 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         """Start one sampling run in a thread unless the previous one is still busy."""
         if self._sampling or self.sampler is None:
             return
+        try:
+            names = self.selected_names()
+        except NoMatches:  # the screen is being torn down (the app is quitting): nothing to sample for
+            return
         self._sampling = True
         roots = live_roots(self.supervisor.instances())
-        names = self.selected_names()
         uss_for = names[0] if len(names) == 1 else None
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
