@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -11,12 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO, Protocol
 
 from procdash.core import events as ev
+from procdash.core.lines import strip_sgr
 from procdash.core.supervisor import Supervisor
 
 # Foreman's palette: one colour per type, in Procfile order.
 PALETTE = ("36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94")
 RESET = "\x1b[0m"
 SYSTEM = "system"
+PROMPT_CHARS = 80
 
 
 class Service(Protocol):
@@ -37,6 +40,15 @@ def describe_exit(event: ev.Exited) -> str:
     if event.code >= 128 and event.description.startswith("SIG"):
         return f"{name} was killed by {event.description} (code {event.code})"
     return f"{name} exited with code {event.code}"
+
+
+def describe_waiting(name: str, prompt: str) -> str:
+    """The system line announcing that a process waits for input, with its prompt and how to answer it."""
+    shown = strip_sgr(prompt)
+    if len(shown) > PROMPT_CHARS:
+        shown = shown[: PROMPT_CHARS - 3] + "..."
+    quoted = f": {json.dumps(shown, ensure_ascii=False)}" if shown.strip() else ""
+    return f"{name} is waiting for input{quoted} (procdash connect {name})"
 
 
 class Printer:
@@ -82,6 +94,8 @@ class Printer:
             self.width = max(self.width, len(event.instance.name))
         elif isinstance(event, ev.Notice):
             self.system(event.text)
+        elif isinstance(event, ev.Waiting) and event.waiting:
+            self.system(describe_waiting(event.instance.name, event.prompt))
 
     def system(self, text: str) -> None:
         """Print a line from procdash itself."""

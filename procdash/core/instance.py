@@ -53,6 +53,8 @@ class Instance:
     started_wall: float | None = None  # time.time() of the current run, for display
     retry_at: float | None = None  # time.monotonic() of the next backoff attempt
     fast_failures: int = 0
+    partial: str = ""  # the unfinished last line as subscribers last saw it (never in the log buffer)
+    waiting: bool = False  # blocked reading its terminal: a prompt, a breakpoint
     # What the supervisor intends; private to it.
     child: Child | None = field(default=None, repr=False)
     retiring: bool = False

@@ -85,6 +85,11 @@ class LineAssembler:
         """The unfinished last line as it would show now (a prompt without a newline, say)."""
         return self._rewrite(sanitize(self._partial, keep_sgr=self.keep_sgr))
 
+    @property
+    def pending(self) -> str:
+        """The unfinished text as received (cheap to compare; ``partial`` is what to show)."""
+        return self._partial
+
     def feed(self, data: bytes) -> list[str]:
         """Take one chunk of output and return the lines it completed."""
         text = self._decoder.decode(data)

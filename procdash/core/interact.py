@@ -1,0 +1,195 @@
+"""Talking to running children: their unfinished line, whether they wait for input, input, raw output taps."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from procdash.core import events as ev
+from procdash.core.input import InputError, InputWriter
+from procdash.core.instance import Instance, State
+from procdash.core.waiting import blocked_on_tty, pty_path
+
+PARTIAL_INTERVAL = 0.03  # at most ~33 partial-line updates a second per process: one per dashboard flush
+WAIT_POLL = 0.25  # how often quiet processes are checked for a pending read of their terminal
+PROMPT_QUIET = 1.0  # fallback without /proc access: a prompt left this long counts as waiting
+NO_PTY_MESSAGE = "{name} runs with --no-pty: its stdin is /dev/null, so it cannot take input (start without --no-pty)"
+
+RawCallback = Callable[[bytes], None]
+EndCallback = Callable[[str], None]
+
+
+@dataclass(eq=False)
+class Tap:
+    """One reader of an instance's raw pty output (``procdash connect``, the suspended dashboard)."""
+
+    on_data: RawCallback
+    on_end: EndCallback
+
+
+@dataclass
+class _Track:
+    """Per-instance bookkeeping the hub keeps beside the Instance."""
+
+    raw: str | None = None  # the assembler's unfinished text when last looked at
+    emitted_at: float = 0.0
+    timer: asyncio.TimerHandle | None = None
+    tty: str | None = None
+    last_output: float = field(default_factory=time.monotonic)
+    output_since_check: bool = False
+    writer: InputWriter | None = None
+    taps: list[Tap] = field(default_factory=list)
+
+
+class InteractionHub:
+    """Partial lines, waiting-for-input detection, input writing and raw taps for a supervisor's instances."""
+
+    def __init__(self, emit: Callable[[ev.Event], None], instances: Callable[[], list[Instance]]) -> None:
+        self._emit = emit
+        self._instances = instances
+        self._tracks: dict[int, _Track] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poll: asyncio.TimerHandle | None = None
+
+    # ----- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Begin checking quiet processes for a pending read of their terminal."""
+        self._loop = loop
+        if self._poll is None:
+            self._poll = loop.call_later(WAIT_POLL, self._check_all)
+
+    def close(self) -> None:
+        """Stop the periodic check and every timer."""
+        if self._poll is not None:
+            self._poll.cancel()
+            self._poll = None
+        for track in self._tracks.values():
+            if track.timer is not None:
+                track.timer.cancel()
+            if track.writer is not None:
+                track.writer.close()
+
+    def _track(self, inst: Instance) -> _Track:
+        """The bookkeeping of an instance, created on first use."""
+        track = self._tracks.get(id(inst))
+        if track is None:
+            track = self._tracks[id(inst)] = _Track()
+        return track
+
+    # ----- output ------------------------------------------------------------------------------------
+
+    def after_read(self, inst: Instance, chunks: list[bytes]) -> None:
+        """A read of the child's output finished: feed raw taps, then update the unfinished line."""
+        track = self._track(inst)
+        if chunks:
+            track.last_output = time.monotonic()
+            track.output_since_check = True
+            for tap in list(track.taps):
+                for chunk in chunks:
+                    tap.on_data(chunk)
+        raw = inst.assembler.pending
+        if raw == track.raw:
+            return
+        track.raw = raw
+        if track.timer is not None:
+            return
+        delay = track.emitted_at + PARTIAL_INTERVAL - time.monotonic()
+        if delay <= 0 or self._loop is None:
+            self._emit_partial(inst)
+        else:
+            track.timer = self._loop.call_later(delay, self._emit_partial, inst)
+
+    def lines_done(self, inst: Instance) -> None:
+        """Complete lines were published: they end the unfinished line (an Output event implies it)."""
+        inst.partial = ""
+        self._track(inst).raw = None
+
+    def _emit_partial(self, inst: Instance) -> None:
+        """Publish the unfinished line if it differs from what subscribers last saw."""
+        track = self._track(inst)
+        track.timer = None
+        track.emitted_at = time.monotonic()
+        text = inst.assembler.partial
+        if text != inst.partial:
+            inst.partial = text
+            self._emit(ev.Partial(inst, text))
+
+    # ----- input -------------------------------------------------------------------------------------
+
+    def send(self, inst: Instance, data: bytes) -> None:
+        """Write bytes to the instance's terminal, as if typed; raises InputError when it cannot take them."""
+        child = inst.child
+        if child is None or inst.reaped or inst.state not in (State.RUNNING, State.STOPPING):
+            raise InputError(f"{inst.name} is not running")
+        if not child.uses_pty:
+            raise InputError(NO_PTY_MESSAGE.format(name=inst.name))
+        track = self._track(inst)
+        if track.writer is None or track.writer.fd != child.anchor_fd or track.writer.closed:
+            loop = self._loop or asyncio.get_running_loop()
+            track.writer = InputWriter(loop, child.anchor_fd)
+        track.writer.write(data)
+
+    def tap(self, inst: Instance, on_data: RawCallback, on_end: EndCallback) -> Callable[[], None]:
+        """Receive the instance's raw output until it ends; returns a function that stops the tap."""
+        if inst.child is None or inst.reaped:
+            raise InputError(f"{inst.name} is not running")
+        if not inst.child.uses_pty:
+            raise InputError(NO_PTY_MESSAGE.format(name=inst.name))
+        tap = Tap(on_data, on_end)
+        taps = self._track(inst).taps
+        taps.append(tap)
+        return lambda: taps.remove(tap) if tap in taps else None
+
+    def forget(self, inst: Instance, reason: str) -> None:
+        """The process ended (before its fds close): drop its writer, end taps, clear partial and waiting."""
+        track = self._tracks.pop(id(inst), None)
+        if track is not None:
+            if track.timer is not None:
+                track.timer.cancel()
+            if track.writer is not None:
+                track.writer.close()
+            for tap in track.taps:
+                tap.on_end(reason)
+        if inst.partial:
+            inst.partial = ""
+            self._emit(ev.Partial(inst, ""))
+        self._set_waiting(inst, False)
+
+    # ----- waiting for input -------------------------------------------------------------------------
+
+    def _check_all(self) -> None:
+        """Look at every quiet running process once; then schedule the next round."""
+        self._poll = None
+        for inst in self._instances():
+            self.check(inst)
+        if self._loop is not None:
+            self._poll = self._loop.call_later(WAIT_POLL, self._check_all)
+
+    def check(self, inst: Instance) -> None:
+        """Decide whether one instance waits for input; output since the last look keeps the old answer."""
+        child = inst.child
+        if child is None or inst.reaped or not child.uses_pty or inst.state is not State.RUNNING:
+            self._set_waiting(inst, False)
+            return
+        track = self._track(inst)
+        if track.output_since_check:
+            # Busy printing (or echoing what is typed): not the moment to look.
+            track.output_since_check = False
+            return
+        if track.tty is None:
+            track.tty = pty_path(child.anchor_fd) or ""
+        blocked = blocked_on_tty(child.pid, child.anchor_fd, track.tty) if track.tty else None
+        if blocked is None:
+            blocked = bool(inst.partial) and time.monotonic() - track.last_output >= PROMPT_QUIET
+        self._set_waiting(inst, blocked)
+
+    def _set_waiting(self, inst: Instance, waiting: bool) -> None:
+        """Change the waiting flag and tell subscribers (the prompt goes with it)."""
+        if inst.waiting == waiting:
+            return
+        inst.waiting = waiting
+        self._emit(ev.Waiting(inst, waiting, inst.partial))
+        self._emit(ev.StateChanged(inst))
