@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -12,14 +11,13 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO, Protocol
 
 from procdash.core import events as ev
-from procdash.core.lines import strip_sgr
 from procdash.core.supervisor import Supervisor
+from procdash.core.wording import describe_exit, describe_stopping, describe_waiting
 
 # Foreman's palette: one colour per type, in Procfile order.
 PALETTE = ("36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94")
 RESET = "\x1b[0m"
 SYSTEM = "system"
-PROMPT_CHARS = 80
 
 
 class Service(Protocol):
@@ -30,25 +28,6 @@ class Service(Protocol):
 
     async def stop(self) -> None:
         """Stop serving and release resources; called after every process has stopped."""
-
-
-def describe_exit(event: ev.Exited) -> str:
-    """The system line for an ended process, in Foreman's words where it has them."""
-    name = event.instance.name
-    if event.requested:
-        return f"{name} stopped ({event.description})"
-    if event.code >= 128 and event.description.startswith("SIG"):
-        return f"{name} was killed by {event.description} (code {event.code})"
-    return f"{name} exited with code {event.code}"
-
-
-def describe_waiting(name: str, prompt: str) -> str:
-    """The system line announcing that a process waits for input, with its prompt and how to answer it."""
-    shown = strip_sgr(prompt)
-    if len(shown) > PROMPT_CHARS:
-        shown = shown[: PROMPT_CHARS - 3] + "..."
-    quoted = f": {json.dumps(shown, ensure_ascii=False)}" if shown.strip() else ""
-    return f"{name} is waiting for input{quoted} (procdash connect {name})"
 
 
 class Printer:
@@ -83,6 +62,8 @@ class Printer:
             self.system(f"{event.instance.name} started (pid {event.instance.pid}{port})")
         elif isinstance(event, ev.Exited):
             self.system(describe_exit(event))
+        elif isinstance(event, ev.Stopping):
+            self.system(describe_stopping(event))
         elif isinstance(event, ev.Restarting):
             inst = event.instance
             self.system(f"{inst.name} restarting in {event.delay:g}s (failure {inst.fast_failures} in a row)")

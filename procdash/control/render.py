@@ -6,9 +6,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from procdash.core.instance import LIVE_STATES
 from procdash.core.units import duration, size
 
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
+LIVE_STATE_NAMES = frozenset(state.value for state in LIVE_STATES)
 COLUMNS = ("NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "EXIT", "CPU", "MEM")
 
 
@@ -27,7 +29,9 @@ def exit_cell(inst: dict[str, Any]) -> str:
     if code is None:
         return "-"
     description = inst.get("exit_description") or ""
-    return description if description.startswith("SIG") else str(code)
+    text = description if description.startswith("SIG") else str(code)
+    # A live instance's exit belongs to its previous run.
+    return f"was {text}" if inst.get("state") in LIVE_STATE_NAMES else text
 
 
 def row(inst: dict[str, Any]) -> list[str]:

@@ -48,6 +48,7 @@ def instance_view(inst: Instance, usage: UsageSnapshot | None = None) -> JSONObj
         "exit_description": inst.exit_description or None,
         "retry_in": _rounded(inst.retry_in),
         "started_at": inst.started_wall,
+        "exited_at": inst.exited_wall,
         "cpu": None if sample is None else round(float(sample.cpu_percent), 1),
         "rss": None if sample is None else int(sample.rss),
         "log_seq": inst.log.next_seq,
@@ -74,7 +75,11 @@ def event_view(event_: ev.Event, logs: bool) -> JSONObject | None:
             description=event_.description,
             requested=event_.requested,
             will_restart=event_.will_restart,
+            stopped_after=_rounded(event_.stopped_after),
+            killed=event_.killed,
         )
+    if isinstance(event_, ev.Stopping):
+        return event("stopping", name=event_.instance.name, signal=event_.signal_name, timeout=event_.timeout)
     if isinstance(event_, ev.Restarting):
         return event("restarting", name=event_.instance.name, delay=event_.delay)
     if isinstance(event_, ev.Fatal):

@@ -50,6 +50,17 @@ class Exited:
     description: str
     requested: bool
     will_restart: bool
+    stopped_after: float | None = None  # seconds from the stop signal to the exit, when procdash stopped it
+    killed: bool = False  # it outlived its stop timeout and was SIGKILLed
+
+
+@dataclass(frozen=True, slots=True)
+class Stopping:
+    """procdash sent an instance its stop signal; it is SIGKILLed if still alive after ``timeout``."""
+
+    instance: Instance
+    signal_name: str
+    timeout: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,7 @@ Event = (
     | Partial
     | Waiting
     | Exited
+    | Stopping
     | Restarting
     | Fatal
     | StateChanged

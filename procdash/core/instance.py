@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ class Instance:
     port: int | None
     log: LogBuffer
     assembler: LineAssembler
+    stop_signal: int = signal.SIGTERM
     state: State = State.STOPPED
     pid: int | None = None
     restarts: int = 0
@@ -51,10 +53,13 @@ class Instance:
     exit_description: str = ""
     started_at: float | None = None  # time.monotonic() of the current run
     started_wall: float | None = None  # time.time() of the current run, for display
+    exited_wall: float | None = None  # time.time() of the last exit, for display
     retry_at: float | None = None  # time.monotonic() of the next backoff attempt
     fast_failures: int = 0
     partial: str = ""  # the unfinished last line as subscribers last saw it (never in the log buffer)
     waiting: bool = False  # blocked reading its terminal: a prompt, a breakpoint
+    stop_sent_at: float | None = None  # time.monotonic() when procdash sent the current run its stop signal
+    killed: bool = False  # the current run outlived its stop timeout and was SIGKILLed
     # What the supervisor intends; private to it.
     child: Child | None = field(default=None, repr=False)
     retiring: bool = False

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import os
 import pty
+import shutil
 import signal
 import struct
 import subprocess
@@ -14,6 +16,8 @@ import termios
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from procdash.core.shell import exec_form
 
 READ_SIZE = 65_536
 
@@ -43,6 +47,7 @@ def spawn(
     cwd: Path,
     use_pty: bool,
     size: tuple[int, int] = (120, 40),
+    stop_signal: int = signal.SIGTERM,
 ) -> Child:
     """Start ``sh -c command`` as a session leader whose controlling terminal is a pty we hold."""
     master, slave = pty.openpty()
@@ -53,13 +58,16 @@ def spawn(
         # in the shell itself, since preexec_fn is unsafe in a threaded program. When procdash dies,
         # the kernel closes the master and hangs up the whole session.
         if use_pty:
-            prelude = f"exec 0<>{tty_path} 1>&0 2>&0\n"
+            prelude = f"exec 0<>{tty_path} 1>&0 2>&0"
             stdin, stdout = slave, slave
         else:
-            prelude = f"exec 3<>{tty_path} 3>&-\n"
+            prelude = f"exec 3<>{tty_path} 3>&-"
             stdin, stdout = subprocess.DEVNULL, subprocess.PIPE
+        # One line, so the shell's own errors name line 1 of the user's command, not the trampoline's.
+        runnable = functools.partial(_runnable, path=env.get("PATH", os.defpath), cwd=cwd)
+        script = f"{prelude}; {waiting_trap(stop_signal)}; {exec_form(command, runnable)}"
         popen = subprocess.Popen(
-            ["/bin/sh", "-c", prelude + command],
+            ["/bin/sh", "-c", script],
             stdin=stdin,
             stdout=stdout,
             stderr=subprocess.STDOUT,
@@ -83,6 +91,30 @@ def spawn(
         tty_slave_fd = slave
     os.set_blocking(output_fd, False)
     return Child(popen=popen, output_fd=output_fd, anchor_fd=master, uses_pty=use_pty, tty_slave_fd=tty_slave_fd)
+
+
+def _runnable(program: str, *, path: str, cwd: Path) -> bool:
+    """Whether ``exec program`` would find an executable (as the child would, from its PATH and cwd)."""
+    if "/" in program:
+        target = cwd / program
+        return target.is_file() and os.access(target, os.X_OK)
+    return shutil.which(program, path=path) is not None
+
+
+def waiting_trap(stop_signal: int) -> str:
+    """A trap that makes a shell which stays (pipelines, lists) outlive its children on a stop signal.
+
+    Without it the shell dies of the signal first and, as the session leader, hangs the session up,
+    so the app gets SIGHUP in the middle of its graceful stop. dash runs a trap only once the foreground
+    command has finished; the handler then waits for background jobs too and ends the way the command
+    did (dying of the stop signal if the command did). A trap with a handler, unlike an ignored signal,
+    is reset to the default in the programs the shell starts, so they still get the signal.
+    """
+    name = signal.Signals(stop_signal).name.removeprefix("SIG")
+    number = int(stop_signal)
+    handler = f"s=$?; wait; if [ $s -eq {128 + number} ]; then trap - {name}; kill -{name} $$; fi; exit $s"
+    signals = name if stop_signal == signal.SIGINT else f"{name} INT"
+    return f"trap '{handler}' {signals}"
 
 
 def read_chunk(fd: int) -> bytes | None:
@@ -158,6 +190,10 @@ def _set_winsize(fd: int, size: tuple[int, int]) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
+# The shell's own statuses when it cannot run the program (POSIX: 127 not found, 126 found but not run).
+SHELL_STATUSES = {127: "command not found", 126: "not executable"}
+
+
 def describe_status(returncode: int) -> tuple[int, str]:
     """Turn Popen's returncode into a shell-style exit code and a human description."""
     if returncode < 0:
@@ -167,4 +203,4 @@ def describe_status(returncode: int) -> tuple[int, str]:
         except ValueError:
             name = f"signal {signum}"
         return 128 + signum, name
-    return returncode, f"exit {returncode}"
+    return returncode, SHELL_STATUSES.get(returncode, f"exit {returncode}")

@@ -301,13 +301,22 @@ class Supervisor:
         inst.cancel_timers()
         inst.retry_at = None
         inst.restart_requested = False
+        inst.stop_sent_at = None
+        inst.killed = False
         self._set_state(inst, State.STARTING)
         opts = self.options
         env = child_env(
             self.base_env, self.dotenv, port=inst.port, ps=inst.name, pipes=not opts.use_pty, color=opts.color
         )
         try:
-            child = spawn(inst.command, env=env, cwd=self.root, use_pty=opts.use_pty, size=opts.pty_size)
+            child = spawn(
+                inst.command,
+                env=env,
+                cwd=self.root,
+                use_pty=opts.use_pty,
+                size=opts.pty_size,
+                stop_signal=inst.stop_signal,
+            )
         except OSError as exc:
             message = f"procdash: cannot start {inst.name}: {exc.strerror or exc}"
             inst.log.append(message)
@@ -344,26 +353,31 @@ class Supervisor:
 
     def _on_exit(self, inst: Instance) -> None:
         """The main process is reaped; background jobs left in its group would hold the output open."""
-        if inst.pid is not None and group_alive(inst.pid):
-            signal_group(inst.pid, signal.SIGTERM)
-            signal_group(inst.pid, signal.SIGCONT)
-            if inst.state is not State.STOPPING:
-                inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
-
-    def _terminate(self, inst: Instance) -> None:
-        """Send SIGTERM to the instance's group and SIGKILL it if it outlives the timeout."""
-        if inst.child is None:
+        if inst.state is State.STOPPING:
+            # The group already has its stop signal and a kill timer: a second signal would cut its
+            # graceful stop short (apps that treat a second TERM as "force").
             return
-        if inst.state is not State.STOPPING:
-            self._set_state(inst, State.STOPPING)
-            signal_group(inst.child.pid, signal.SIGTERM)
-            signal_group(inst.child.pid, signal.SIGCONT)
+        if inst.pid is not None and group_alive(inst.pid):
+            signal_group(inst.pid, inst.stop_signal)
+            signal_group(inst.pid, signal.SIGCONT)
             inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
 
+    def _terminate(self, inst: Instance) -> None:
+        """Send the stop signal to the instance's group once, and SIGKILL it if it outlives the timeout."""
+        if inst.child is None or inst.state is State.STOPPING:
+            return
+        timeout = self.options.timeout
+        inst.stop_sent_at = time.monotonic()
+        self._set_state(inst, State.STOPPING)
+        self._emit(ev.Stopping(inst, signal.Signals(inst.stop_signal).name, timeout))
+        signal_group(inst.child.pid, inst.stop_signal)
+        signal_group(inst.child.pid, signal.SIGCONT)
+        inst.timers.append(self._require_loop().call_later(timeout, self._kill, inst))
+
     def _kill(self, inst: Instance) -> None:
-        """The timeout passed: SIGKILL what is left of the group."""
+        """The timeout passed: SIGKILL what is left of the group (the exit line then says so)."""
         if inst.child is not None and signal_group(inst.child.pid, signal.SIGKILL):
-            self._emit(ev.Notice(f"{inst.name} did not stop within {self.options.timeout:g}s: killed", inst))
+            inst.killed = True
 
     def _finalize(self, inst: Instance, returncode: int) -> None:
         """Output drained and process reaped: record the exit and apply the restart policy."""
@@ -385,18 +399,21 @@ class Supervisor:
         """Decide what an ended process becomes: stopped, removed, restarted, crashed, backoff or fatal."""
         inst.exit_code = code
         inst.exit_description = description
+        inst.exited_wall = time.time()
         requested = inst.stop_requested or self.stopping_all
-        uptime = time.monotonic() - (inst.started_at or time.monotonic())
+        now = time.monotonic()
+        uptime = now - (inst.started_at or now)
+        stopped_after = None if inst.stop_sent_at is None else now - inst.stop_sent_at
         if inst.retiring:
-            self._emit(ev.Exited(inst, code, description, True, False))
+            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
             self._remove(inst)
         elif inst.restart_requested and not self.stopping_all:
-            self._emit(ev.Exited(inst, code, description, True, True))
+            self._emit(ev.Exited(inst, code, description, True, True, stopped_after, inst.killed))
             inst.restarts += 1
             self._spawn(inst)
         elif requested:
             inst.state = State.STOPPED
-            self._emit(ev.Exited(inst, code, description, True, False))
+            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
             self._emit(ev.StateChanged(inst))
         else:
             self._apply_policy(inst, code, description, uptime)

@@ -8,8 +8,8 @@ import shlex
 from pathlib import Path, PurePath
 
 from procdash.core.errors import ConfigError
+from procdash.core.shell import exec_form
 from procdash.export.model import Formation, OutputFile, Rendered, clean_name, duration, refuse_option
-from procdash.export.shell import exec_form
 from procdash.export.yamlout import dump_documents
 
 ENGINE = "Docker Compose"

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from procdash.core.errors import ConfigError
+from procdash.core.shell import exec_form
 from procdash.export.model import (
     Formation,
     OutputFile,
@@ -16,7 +17,6 @@ from procdash.export.model import (
     refuse_option,
     whole_seconds,
 )
-from procdash.export.shell import exec_form
 from procdash.export.yamlout import dump_documents
 
 ENGINE = "Kubernetes"

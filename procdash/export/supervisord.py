@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from procdash.core.errors import ConfigError
+from procdash.core.shell import exec_form, sh_quote
 from procdash.export.model import (
     SHELL_NAME,
     Formation,
@@ -19,7 +20,6 @@ from procdash.export.model import (
     refuse_option,
     whole_seconds,
 )
-from procdash.export.shell import exec_form, sh_quote
 
 ENGINE = "supervisord"
 # Program and group names: ':' separates group from process in supervisorctl, so keep to a safe set.

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from procdash.core.errors import ConfigError
+from procdash.core.shell import exec_form
 from procdash.export.model import (
     SHELL_NAME,
     Formation,
@@ -19,7 +20,6 @@ from procdash.export.model import (
     duration,
     refuse_option,
 )
-from procdash.export.shell import exec_form
 
 ENGINE = "systemd"
 # Unit names allow [A-Za-z0-9:_.\-]; ':' and '\' are left out because they read as escapes elsewhere.

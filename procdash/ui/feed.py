@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from procdash.core import events as ev
 from procdash.core.logbuffer import DEFAULT_SCROLLBACK, LogBuffer
-from procdash.headless import RESET, SYSTEM, describe_exit
+from procdash.core.wording import describe_exit, describe_stopping
+from procdash.headless import RESET, SYSTEM
 from procdash.ui.formatting import type_sgr
 
 
@@ -49,6 +50,8 @@ class DashboardFeed:
             inst = event.instance
             port = f", port {inst.port}" if inst.port is not None else ""
             self.system(f"{inst.name} started (pid {inst.pid}{port})")
+        elif isinstance(event, ev.Stopping):
+            self.system(describe_stopping(event))
         elif isinstance(event, ev.Exited):
             self.system(describe_exit(event))
             if not event.requested and event.code != 0:

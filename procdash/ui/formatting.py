@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from procdash.core.instance import Instance, State
+from procdash.core.instance import LIVE_STATES, Instance, State
 from procdash.core.units import duration as duration
 from procdash.core.units import size as size
 
@@ -111,13 +111,12 @@ def type_state_text(states: Sequence[State], desired: int) -> Text:
 
 
 def exit_text(inst: Instance) -> str:
-    """The last exit as a code (1) or a signal name (SIGSEGV); empty before the first exit."""
+    """The last exit as a code (1) or a signal name (SIGSEGV), as history ("was 1") while a new run is live."""
     if inst.exit_code is None:
         return ""
     description = inst.exit_description
-    if description.startswith("exit "):
-        return description[5:]
-    return description or str(inst.exit_code)
+    text = description[5:] if description.startswith("exit ") else description or str(inst.exit_code)
+    return f"was {text}" if inst.state in LIVE_STATES else text
 
 
 def percent(value: float | None) -> str:

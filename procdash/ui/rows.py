@@ -36,7 +36,7 @@ COLUMNS = (
     Column("state", "STATE", 18, 1),
     Column("uptime", "UP", 6, 6, right=True),
     Column("restarts", "RST", 3, 7, right=True),
-    Column("exit", "EXIT", 7, 8),
+    Column("exit", "EXIT", 11, 8),  # fits "was SIGTERM", a live instance's previous exit
     Column("cpu", "CPU", 5, 2, right=True),
     Column("mem", "MEM", 6, 3, right=True),
     Column("spark", "CPU HISTORY", 12, 9),
@@ -129,7 +129,7 @@ def build_rows(supervisor: Supervisor, metrics: Metrics | None, spark_width: int
             alive = inst.state in LIVE_STATES
             usage = metrics.usage(inst.name) if metrics and alive else None
             history = metrics.history.get(inst.name, []) if metrics and alive else []
-            exit_style = "dim" if inst.exit_code in (0, None) else "red"
+            exit_style = "dim" if alive or inst.exit_code in (0, None) else "red"
             rows.append(
                 (
                     instance_key(inst.name),

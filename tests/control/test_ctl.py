@@ -65,6 +65,9 @@ def test_status_scale_restart_stop_and_start(tmp_path: Path, env: dict[str, str]
 
         wait_until_sync(new_pid)
         assert by_name(status(formation))["web.1"]["restarts"] == 1
+        # The exit of the run before the restart is history, not the running one's.
+        web_row = next(line for line in run("status").stdout.splitlines() if line.startswith("web.1 "))
+        assert "was SIGTERM" in web_row
         assert not psutil.pid_exists(first["web.1"]["pid"])
 
         assert run("stop", "web").stdout.strip() == "stopping: web.1"

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
+from procdash.core.shell import exec_form
 from procdash.export import compose
-from procdash.export.shell import exec_form
 from tests.export.helpers import TRICKY_ENV, formation, make_project
 
 # The Compose specification's schema as check-jsonschema (PyPI) vendors it from the compose-spec project.

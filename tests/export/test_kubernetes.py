@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from procdash.core.errors import ConfigError
+from procdash.core.shell import exec_form
 from procdash.export import kubernetes
-from procdash.export.shell import exec_form
 from tests.export.helpers import TRICKY_ENV, formation, make_project
 
 KUBERNETES_VERSION = "1.30.0"

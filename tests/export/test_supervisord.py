@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from supervisor.options import ServerOptions
 
+from procdash.core.shell import exec_form
 from procdash.export import supervisord
 from procdash.export.model import Rendered
 from procdash.export.supervisord import command_word, env_entry, percent
@@ -93,13 +94,13 @@ def test_supervisord_parser_reads_back_every_value(tmp_path: Path) -> None:
     argv = shlex.split(web2.command)
     assert argv[:2] == ["/bin/sh", "-c"]
     assert argv[2].startswith("PORT=$((5000 + 2 - 1)); export PORT; ")
-    assert argv[2].endswith(f"; {command}")
+    assert argv[2].endswith(f"; {exec_form(command)}")
     environment = web2.environment
     assert environment["PS"] == "web.2"
     in_config = {key: value for key, value in TRICKY_ENV.items() if env_entry(key, value) is not None}
     assert {key: environment[key] for key in in_config} == in_config
     # The rest travels as shell assignments; a shell reads them back exactly.
-    exports = argv[2].split("export PORT; ", 1)[1].removesuffix(command)
+    exports = argv[2].split("export PORT; ", 1)[1].removesuffix(exec_form(command))
     script = exports + "env -0"
     shown = subprocess.run(["/bin/sh", "-c", script], capture_output=True, check=True, timeout=10, env={}).stdout
     exported = dict(item.split("=", 1) for item in shown.decode().split("\0") if item and "=" in item)

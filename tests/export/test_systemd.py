@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from procdash.core.shell import exec_form
 from procdash.export import systemd
 from procdash.export.model import Rendered
-from procdash.export.shell import exec_form
 from tests.export.helpers import TRICKY_ENV, dump_project, formation, make_project
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -203,4 +203,4 @@ def test_odd_commands_reach_the_shell_unchanged(readable_dir: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
     assert verify(units, "odd-web@1.service").stderr == ""
     argv = dumped_command(manager_dump(units, "odd-web@3.service"))
-    assert argv[2].replace("$$", "$") == f"PORT=$((5000 + 3 - 1)); export PORT; {command}"
+    assert argv[2].replace("$$", "$") == f"PORT=$((5000 + 3 - 1)); export PORT; {exec_form(command)}"

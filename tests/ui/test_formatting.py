@@ -54,6 +54,12 @@ def test_exit_codes_and_durations_and_sizes() -> None:
     assert fmt.exit_text(instance(State.CRASHED, exit_code=1, exit_description="exit 1")) == "1"
     assert fmt.exit_text(instance(State.CRASHED, exit_code=139, exit_description="SIGSEGV")) == "SIGSEGV"
     assert fmt.exit_text(instance(State.RUNNING)) == ""
+    # A live instance's exit is its previous run's, shown as history.
+    assert fmt.exit_text(instance(State.RUNNING, exit_code=143, exit_description="SIGTERM")) == "was SIGTERM"
+    assert fmt.exit_text(instance(State.STARTING, exit_code=3, exit_description="exit 3")) == "was 3"
+    assert fmt.state_words(instance(State.CRASHED, exit_description="command not found")) == (
+        "crashed (command not found)"
+    )
     durations = [fmt.duration(s) for s in (None, 5, 243, 2065, 3725, 3 * 86400 + 4 * 3600)]
     assert durations == ["", "5s", "4m03s", "34m", "1h02m", "3d04h"]
     assert [fmt.size(n) for n in (512, 812 * 1024, 45_200_000, 3 * 2**30)] == ["512B", "812K", "43.1M", "3.0G"]

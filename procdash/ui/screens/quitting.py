@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 
 from procdash.core.supervisor import Supervisor
+from procdash.core.wording import stop_progress
 from procdash.ui import formatting as fmt
 
 REFRESH = 0.1
@@ -66,7 +67,8 @@ class QuitScreen(ModalScreen[None]):
             if lines:
                 lines.append("\n")
             lines.append(f"{inst.name:<16}", style=fmt.type_color(inst.type_index))
-            lines.append_text(fmt.state_text(inst))
+            progress = stop_progress(inst, self.supervisor.options.timeout)
+            lines.append_text(fmt.state_text(inst) if progress is None else Text(progress, style="yellow"))
             if inst.pid:
                 lines.append(f"  pid {inst.pid}", style="dim")
         if len(alive) > 12:
