@@ -22,9 +22,9 @@ from procdash.core.project import Project, load_project
 from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
 from procdash.headless import Service
 
-COMMANDS = ("start", "check", "run", "export", "ctl")
+COMMANDS = ("start", "check", "run", "export", "ctl", "connect")
 # Subcommands that live in their own packages register themselves through add_parser().
-EXTENSIONS = ("procdash.export.command", "procdash.control.command")
+EXTENSIONS = ("procdash.export.command", "procdash.control.command", "procdash.control.connect")
 EXIT_USAGE = 2
 
 

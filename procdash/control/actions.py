@@ -126,4 +126,5 @@ def logs(inst: Instance, request: p.Logs) -> p.JSONObject:
         lines=lines,
         dropped=buffer.dropped,
         follow=request.follow,
+        partial=inst.partial,
     )

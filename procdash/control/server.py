@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from procdash.control import actions
+from procdash.control import actions, talk
 from procdash.control import protocol as p
 from procdash.control.listener import bind_socket, unlink_if_ours
 from procdash.control.paths import ensure_private_dir, socket_path
@@ -38,6 +38,7 @@ class Connection:
         self.subscribed = False
         self.logs = True
         self.waiting_quit = False
+        self.session: talk.ConnectSession | None = None  # a connect session owns the connection's bytes
 
     @property
     def streaming(self) -> bool:
@@ -73,6 +74,10 @@ class Connection:
     def end(self, reason: str) -> None:
         """Finish a stream politely: a last ``end`` event, then close once it is flushed."""
         if self.closed:
+            return
+        if self.session is not None:
+            self.closed = True
+            self.session.end(reason)
             return
         if self.streaming or self.waiting_quit:
             self.writer.transport.write(p.encode(p.event("end", reason=reason)))
@@ -229,6 +234,9 @@ class ControlServer:
 
     async def _hold(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         """Keep a streaming connection until either side closes it; anything the client sends is ignored."""
+        if conn.session is not None:
+            await conn.session.run(reader)
+            return
         while not conn.closed:
             data = await reader.read(READ_CHUNK)
             if not data:
@@ -276,12 +284,29 @@ class ControlServer:
             conn.subscribed = True
             conn.logs = request.logs
             return True
+        elif isinstance(request, p.Send):
+            inst = actions.find_instance(supervisor, request.name, request.id)
+            conn.send(p.encode(talk.send(supervisor, inst, request)))
+        elif isinstance(request, p.Connect):
+            return self._connect(conn, supervisor, request)
         elif isinstance(request, p.Quit):
             conn.send(p.encode(p.ok(request.id, quitting=True, timeout=supervisor.options.timeout)))
             conn.waiting_quit = True
             self._quit(supervisor)
             return True
         return False
+
+    def _connect(self, conn: Connection, supervisor: Supervisor, request: p.Connect) -> bool:
+        """Answer a connect request, then hand the connection to a raw session (control/talk.py)."""
+        inst = actions.find_instance(supervisor, request.name, request.id)
+        try:
+            session = talk.ConnectSession(supervisor, inst, conn.writer)
+        except talk.InputError as exc:
+            raise p.ProtocolError(p.FAILED, str(exc), request.id) from None
+        conn.send(p.encode(p.ok(request.id, name=inst.name, framing="frames-1")))
+        conn.session = session
+        session.start(request)
+        return True
 
     def _quit(self, supervisor: Supervisor) -> None:
         """Stop the formation once, however many clients ask."""
@@ -314,9 +339,9 @@ class ControlServer:
                 if isinstance(event, ev.Removed) and event.instance is conn.follow:
                     conn.end(f"{conn.follow.name} was removed (scaled down)")
                     continue
-                if not isinstance(event, ev.Output) or event.instance is not conn.follow:
+                if not isinstance(event, (ev.Output, ev.Partial)) or event.instance is not conn.follow:
                     continue
-            elif isinstance(event, ev.Output) and not conn.logs:
+            elif isinstance(event, (ev.Output, ev.Partial)) and not conn.logs:
                 continue
             if encoded is None:
                 view = event_view(event, logs=True)

@@ -77,6 +77,7 @@ class InteractionHub:
         track = self._tracks.get(id(inst))
         if track is None:
             track = self._tracks[id(inst)] = _Track()
+            inst.modes.reset()  # a track lives for one run of the process
         return track
 
     # ----- output ------------------------------------------------------------------------------------
@@ -87,6 +88,8 @@ class InteractionHub:
         if chunks:
             track.last_output = time.monotonic()
             track.output_since_check = True
+            for chunk in chunks:
+                inst.modes.feed(chunk)
             for tap in list(track.taps):
                 for chunk in chunks:
                     tap.on_data(chunk)
@@ -151,7 +154,7 @@ class InteractionHub:
                 track.timer.cancel()
             if track.writer is not None:
                 track.writer.close()
-            for tap in track.taps:
+            for tap in list(track.taps):
                 tap.on_end(reason)
         if inst.partial:
             inst.partial = ""
