@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from procdash import __version__
+from procdash.control.connect import detach_key
 from procdash.core.errors import ConfigError
 from procdash.core.project import Project, load_project
 from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
@@ -103,6 +104,13 @@ def build_parser() -> Parser:
         help="restart policy for processes that end on their own (default: no)",
     )
     start.add_argument("--no-pty", action="store_true", help="use pipes instead of a pty per process")
+    start.add_argument(
+        "--detach-key",
+        type=detach_key,
+        default="ctrl+]",
+        metavar="KEY",
+        help="dashboard: the key that leaves input mode or a connected terminal (default ctrl+])",
+    )
     start.add_argument("--headless", action="store_true", help="print prefixed logs instead of the dashboard")
     start.add_argument("--no-control", action="store_true", help="no control socket (procdash ctl cannot reach it)")
     start.add_argument("--color", action="store_true", help="colour headless output even when not a terminal")

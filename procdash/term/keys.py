@@ -105,6 +105,9 @@ def _encode(key: str, character: str | None, app_cursor: bool) -> str | None:
     ctrl = "ctrl" in modifiers
     alt = "alt" in modifiers or "meta" in modifiers
     prefix = ESC if alt else ""
+    if base == "backspace" and not modifiers - {"shift"}:
+        # Textual calls both ^H and DEL "backspace"; a fresh pty erases with DEL (stty erase ^?).
+        return "\x7f"
     if _is_control(character) and not alt:
         return character
     if base in _CURSOR:

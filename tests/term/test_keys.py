@@ -120,6 +120,11 @@ def test_control_characters_textual_read_pass_through_unchanged() -> None:
         assert encode_key("whatever", character) == character.encode()
 
 
+def test_backspace_is_del_whichever_byte_textual_read() -> None:
+    assert encode_key("backspace", "\x08") == b"\x7f"
+    assert encode_key("backspace", "\x7f") == b"\x7f"
+
+
 def test_a_lone_modifier_sends_nothing() -> None:
     assert encode_key("shift") is None
     assert encode_key("ctrl+unknown_key_name") is None
