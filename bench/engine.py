@@ -187,18 +187,26 @@ def launch_sleepers(base: list[str], flags: Sequence[str], tmp: Path, source: Pa
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=home, env=clean_env(source))
 
 
-def start_stop(runs: int, honcho: list[str] | None, tmp: Path, source: Path) -> list[list[object]]:
+def start_stop(
+    runs: int, honcho: list[str] | None, tmp: Path, source: Path, against: Path | None = None
+) -> list[list[object]]:
     """Rows of the start/stop table: time until 20 processes printed ready, and SIGTERM-to-exit time."""
-    runners = {"procdash (pty)": (procdash_command(), []), "procdash --no-pty": (procdash_command(), ["--no-pty"])}
+    runners: dict[str, tuple[list[str], list[str], Path]] = {
+        "procdash (pty)": (procdash_command(), [], source),
+        "procdash --no-pty": (procdash_command(), ["--no-pty"], source),
+    }
+    if against is not None:
+        runners["against (pty)"] = (procdash_command(), [], against)
+        runners["against --no-pty"] = (procdash_command(), ["--no-pty"], against)
     if honcho is not None:
-        runners[HONCHO] = (honcho, ["--no-colour"])
+        runners[HONCHO] = (honcho, ["--no-colour"], source)
     starts: dict[str, list[float]] = {name: [] for name in runners}
     stops: dict[str, list[float]] = {name: [] for name in runners}
     leaked = 0
     for _ in range(runs):
-        for name, (base, flags) in runners.items():
+        for name, (base, flags, tree) in runners.items():
             begin = time.perf_counter()
-            proc = launch_sleepers(base, flags, tmp, source)
+            proc = launch_sleepers(base, flags, tmp, tree)
             try:
                 read_until_ready(proc, SLEEPERS, 60.0)
                 starts[name].append(time.perf_counter() - begin)
@@ -297,7 +305,7 @@ def main() -> int:
     parser.add_argument("--no-honcho", action="store_true", help="skip the honcho baseline")
     parser.add_argument("--only", choices=("throughput", "start", "idle"), help="run one part")
     parser.add_argument("--source", type=Path, default=REPO, help="procdash source tree to measure (default: this)")
-    parser.add_argument("--against", type=Path, help="also measure throughput of the procdash in this tree")
+    parser.add_argument("--against", type=Path, help="also measure the procdash in this tree")
     args = parser.parse_args()
     source = args.source.resolve()
     against = args.against.resolve() if args.against else None
@@ -318,7 +326,8 @@ def main() -> int:
         if args.only in (None, "start"):
             print()
             headers = ["runner", f"{SLEEPERS} ready", "vs honcho", "SIGTERM to exit"]
-            print(table(f"Start and stop, {SLEEPERS} processes", headers, start_stop(runs, honcho, tmp, source)))
+            rows = start_stop(runs, honcho, tmp, source, against)
+            print(table(f"Start and stop, {SLEEPERS} processes", headers, rows))
         if args.only in (None, "idle"):
             duration = 5.0 if args.quick else 20.0
             print()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import sys
 import time
@@ -44,6 +45,9 @@ class Printer:
         on_broken_pipe: Callable[[], None] | None = None,
     ) -> None:
         self.out = out
+        self._fd = _fileno(out)
+        if self._fd is not None:
+            out.flush()  # anything buffered before goes first; from here on, writes bypass the buffer
         self.color = color
         self.timestamps = timestamps
         self.prefix = prefix
@@ -87,8 +91,12 @@ class Printer:
         if self.broken:
             return
         try:
-            self.out.write(text.encode("utf-8", "replace"))
-            self.out.flush()
+            data = text.encode("utf-8", "replace")
+            if self._fd is None:
+                self.out.write(data)
+                self.out.flush()
+            else:
+                write_all(self._fd, data)
         except OSError:
             # EPIPE after ``| head``, EIO once the terminal was closed: either way nobody can read us.
             self.broken = True
@@ -111,6 +119,30 @@ class Printer:
         if self.color and any("\x1b" in line for line in lines):
             lines = [line + RESET if "\x1b" in line else line for line in lines]
         return head + ("\n" + head).join(lines) + "\n"
+
+
+def _fileno(out: BinaryIO) -> int | None:
+    """The file descriptor behind ``out``, or None for an in-memory stream."""
+    try:
+        return out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte to ``fd``, resuming after partial writes.
+
+    A caught signal (SIGTERM, SIGINT) that lands during a partial write to a slow reader makes Python's
+    BufferedWriter drop the rest of the buffer; looping over os.write keeps every byte.
+    """
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:  # someone else made the terminal non-blocking: wait until it drains
+            select.select([], [fd], [])
+            continue
+        view = view[written:]
 
 
 async def run_headless(

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from procdash.core import reaper
+from procdash.core.groups import group_alive as group_alive
 from procdash.core.shell import exec_form
 
 READ_SIZE = 65_536
@@ -80,6 +82,7 @@ def spawn(
         os.close(master)
         os.close(slave)
         raise
+    reaper.OWN.add(popen.pid)
     if use_pty:
         os.close(slave)
         output_fd = master
@@ -152,29 +155,6 @@ def signal_group(pgid: int, sig: int) -> bool:
     except PermissionError:
         return False
     return True
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any live process is still in the group; zombies nobody has reaped yet do not count."""
-    if not signal_group(pgid, 0):
-        return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # Fields after the parenthesised command: state, ppid, pgrp, ...
-        fields = stat[stat.rfind(b")") + 2 :].split(b" ", 3)
-        if len(fields) >= 3 and int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
 
 
 def resize(child: Child, size: tuple[int, int]) -> None:

@@ -23,6 +23,7 @@ from procdash.core.options import backoff_delay, count_failure, wants_restart
 from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
+from procdash.core.reaper import OrphanReaper
 from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
 
@@ -60,6 +61,7 @@ class Supervisor:
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
         self._talk = InteractionHub(self._emit, self.instances)
+        self._reaper = OrphanReaper()
 
     @classmethod
     def from_project(cls, project: Project, options: SupervisorOptions | None = None) -> Supervisor:
@@ -110,6 +112,7 @@ class Supervisor:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
         self._talk.start(self._loop)
+        self._reaper.start(self._loop)
         for t in self.types:
             self._reconcile(t.name)
         self._check_idle()
@@ -205,8 +208,9 @@ class Supervisor:
         return self._talk.tap(self._get(name), on_data, on_end)
 
     def close(self) -> None:
-        """Release the watchdog once everything has been stopped."""
+        """Reap adopted orphans and release the watchdog once everything has been stopped."""
         self._talk.close()
+        self._reaper.stop()
         if self._watchdog is not None:
             self._watchdog.close()
 
@@ -386,6 +390,7 @@ class Supervisor:
             return
         self._talk.forget(inst, f"{inst.name} ended")
         close_child_fds(child)
+        self._reaper.scan()
         inst.child = None
         inst.watch = None
         inst.pid = None

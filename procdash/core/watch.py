@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable
 
+from procdash.core import reaper
 from procdash.core.lines import LineAssembler
 from procdash.core.process import READ_SIZE, Child, group_alive, read_chunk
 
@@ -136,6 +137,7 @@ class ChildWatch:
             self._pidfd = None
         returncode = self.child.popen.poll()
         self.returncode = returncode if returncode is not None else self.child.popen.wait()
+        reaper.OWN.discard(self.child.pid)
         self.on_exit()
         if self.child.tty_slave_fd is not None:
             # Let the pty report end of stream once the child's own holders are gone too.

@@ -1,7 +1,7 @@
 """A tiny guardian process that kills procdash's process groups if procdash itself dies.
 
 The pty hangup already stops children that honour SIGHUP; this covers the ones that ignore or
-reinterpret it (nohup, servers that reload on HUP). procdash writes "+PGID" and "-PGID" lines to
+reinterpret it (nohup, servers that reload on HUP). procdash writes "+PGID START" and "-PGID" lines to
 the guardian's stdin; end of file with groups still listed means procdash is gone, so the guardian
 sends SIGTERM, waits the kill timeout, then SIGKILLs what is left. It runs as a plain script with
 only the standard library, in its own session, so Ctrl-C at the terminal never reaches it.
@@ -10,6 +10,7 @@ only the standard library, in its own session, so Ctrl-C at the terminal never r
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import select
 import signal
@@ -17,29 +18,27 @@ import subprocess
 import sys
 import time
 
-
-def _alive(pgid: int) -> bool:
-    """Whether the process group still has members."""
-    try:
-        os.killpg(pgid, 0)
-    except OSError:
-        return False
-    return True
+try:
+    from procdash.core import reaper
+    from procdash.core.groups import start_time, still_ours
+except ImportError:  # run as the guardian script (-I -S): procdash is not importable, its folder is at hand
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    still_ours = importlib.import_module("groups").still_ours
 
 
 def guard(timeout: float) -> None:
     """Read group registrations until EOF, then take every remaining group down."""
-    groups: set[int] = set()
+    groups: dict[int, int | None] = {}  # pgid -> its leader's start time, to tell a recycled id
     for raw in sys.stdin.buffer:
-        line = raw.strip()
-        if len(line) < 2 or not line[1:].isdigit():
+        words = raw.strip().split()
+        if not words or len(words[0]) < 2 or not words[0][1:].isdigit():
             continue
-        pgid = int(line[1:])
-        if line[:1] == b"+":
-            groups.add(pgid)
-        elif line[:1] == b"-":
-            groups.discard(pgid)
-    groups = {pgid for pgid in groups if _alive(pgid)}
+        pgid = int(words[0][1:])
+        if words[0][:1] == b"+":
+            groups[pgid] = int(words[1]) if len(words) > 1 and words[1].isdigit() else None
+        elif words[0][:1] == b"-":
+            groups.pop(pgid, None)
+    groups = {pgid: start for pgid, start in groups.items() if still_ours(pgid, start)}
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGTERM)
@@ -49,12 +48,13 @@ def guard(timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while groups and time.monotonic() < deadline:
         time.sleep(0.05)
-        groups = {pgid for pgid in groups if _alive(pgid)}
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except OSError:
-            pass
+        groups = {pgid: start for pgid, start in groups.items() if still_ours(pgid, start)}
+    for pgid, start in groups.items():
+        if still_ours(pgid, start):  # checked once more: an id can be recycled within the last sleep
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _reap_within(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -84,8 +84,9 @@ class Watchdog:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def add(self, pgid: int) -> None:
-        """Register a new process group."""
-        self._send(f"+{pgid}\n")
+        """Register a new process group with its leader's start time (so a recycled id is never hit)."""
+        start = start_time(pgid)
+        self._send(f"+{pgid} {start}\n" if start is not None else f"+{pgid}\n")
 
     def remove(self, pgid: int) -> None:
         """Forget a group that is gone, so a recycled id is never touched."""
@@ -103,6 +104,8 @@ class Watchdog:
             pass
         # Normally the guardian has nothing left to do; if it does, it works on in its own session.
         _reap_within(proc, 1.0)
+        if proc.returncode is not None:
+            reaper.OWN.discard(proc.pid)
 
     def _send(self, text: str) -> None:
         """Write one registration line, starting the guardian first if needed."""
@@ -115,6 +118,7 @@ class Watchdog:
                 start_new_session=True,
                 close_fds=True,
             )
+            reaper.OWN.add(self._proc.pid)
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(text.encode())
