@@ -12,7 +12,7 @@ from procdash.core.input import InputError, InputWriter
 from procdash.core.instance import Instance, State
 from procdash.core.waiting import blocked_on_tty, pty_path
 
-PARTIAL_INTERVAL = 0.03  # at most ~33 partial-line updates a second per process: one per dashboard flush
+PARTIAL_INTERVAL = 0.01  # at most 100 partial-line updates a second per process
 WAIT_POLL = 0.25  # how often quiet processes are checked for a pending read of their terminal
 PROMPT_QUIET = 1.0  # fallback without /proc access: a prompt left this long counts as waiting
 NO_PTY_MESSAGE = "{name} runs with --no-pty: its stdin is /dev/null, so it cannot take input (start without --no-pty)"
@@ -36,6 +36,9 @@ class _Track:
     raw: str | None = None  # the assembler's unfinished text when last looked at
     emitted_at: float = 0.0
     timer: asyncio.TimerHandle | None = None
+    lines: int = 0  # batches of complete lines published this run
+    lines_seen: int = 0  # ... as of the last read
+    lines_mark: int = 0  # ... when the pending partial-line timer was set
     tty: str | None = None
     last_output: float = field(default_factory=time.monotonic)
     output_since_check: bool = False
@@ -93,6 +96,8 @@ class InteractionHub:
             for tap in list(track.taps):
                 for chunk in chunks:
                     tap.on_data(chunk)
+        with_lines = track.lines != track.lines_seen
+        track.lines_seen = track.lines
         raw = inst.assembler.pending
         if raw == track.raw:
             return
@@ -100,15 +105,29 @@ class InteractionHub:
         if track.timer is not None:
             return
         delay = track.emitted_at + PARTIAL_INTERVAL - time.monotonic()
-        if delay <= 0 or self._loop is None:
+        if (delay <= 0 and not with_lines) or self._loop is None:
+            # Text without a newline on its own (a prompt, an echo, a progress step): show it now.
             self._emit_partial(inst)
         else:
-            track.timer = self._loop.call_later(delay, self._emit_partial, inst)
+            track.lines_mark = track.lines
+            track.timer = self._loop.call_later(max(delay, PARTIAL_INTERVAL), self._settle_partial, inst)
 
     def lines_done(self, inst: Instance) -> None:
         """Complete lines were published: they end the unfinished line (an Output event implies it)."""
         inst.partial = ""
-        self._track(inst).raw = None
+        track = self._track(inst)
+        track.raw = None
+        track.lines += 1
+
+    def _settle_partial(self, inst: Instance) -> None:
+        """The delayed update: while lines keep completing, the unfinished text is a flood's fragment."""
+        track = self._track(inst)
+        track.timer = None
+        if track.lines != track.lines_mark and inst.assembler.pending and self._loop is not None:
+            track.lines_mark = track.lines
+            track.timer = self._loop.call_later(PARTIAL_INTERVAL, self._settle_partial, inst)
+            return
+        self._emit_partial(inst)
 
     def _emit_partial(self, inst: Instance) -> None:
         """Publish the unfinished line if it differs from what subscribers last saw."""

@@ -83,7 +83,7 @@ class InputModeActions(DashboardBase):
         except (InputError, KeyError) as exc:
             self.notify(str(exc), title="no input", severity="warning", timeout=4)
             return
-        if name not in {pane.key for pane in self.visible_panes()} or len(self.visible_panes()) > 1:
+        if name not in {pane.key for pane in self.visible_panes()}:
             self.show_focus(name)  # type: ignore[attr-defined]
         self.input_target = name
         self._input_unsubscribe = self.supervisor.subscribe(self._input_event)
@@ -126,7 +126,12 @@ class InputModeActions(DashboardBase):
 
     def _input_event(self, event: ev.Event) -> None:
         """The typed-into process ended: input mode ends with a message (after this event is handled)."""
-        if isinstance(event, ev.Exited) and event.instance.name == self.input_target:
+        if isinstance(event, ev.Partial) and event.instance.name == self.input_target:
+            # The echo of what is being typed is drawn now, not at the next flush: typing must feel direct.
+            pane = self.panes.get(event.instance.name)
+            if pane is not None:
+                pane.partial_row.show_rows([event.text] if event.text else [], cursor=True)
+        elif isinstance(event, ev.Exited) and event.instance.name == self.input_target:
             self.call_later(self.leave_input_mode, f"{event.instance.name} ended while you typed")
         elif isinstance(event, ev.Removed) and event.instance.name == self.input_target:
             self.call_later(self.leave_input_mode, f"{event.instance.name} was removed")

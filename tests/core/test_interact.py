@@ -143,3 +143,21 @@ def test_a_tap_sees_raw_bytes_and_the_end(tmp_path: Path) -> None:
         assert ended == ["raw.1 ended"]
 
     run(sup, body)
+
+
+def test_a_flood_does_not_publish_its_line_fragments_as_partial_lines(tmp_path: Path) -> None:
+    flood = "import sys\nfor i in range(100000): sys.stdout.write('line %d of the flood\\n' % i)\nsys.stdout.flush()\n"
+    (tmp_path / "flood.py").write_text(flood + "import time\ntime.sleep(30)\n")
+    sup = make({"flood": f"{PY} flood.py"}, root=tmp_path)
+    seen = _record(sup)
+
+    async def body(sup: Supervisor) -> None:
+        inst = sup.find("flood.1")
+        assert inst is not None
+        await wait_until(lambda: inst.log.next_seq == 100000, timeout=30)
+        fragments = [e.text for e in seen if isinstance(e, ev.Partial) and e.text]
+        # Reads that end mid-line happen all the time in a flood; showing each cut would flicker.
+        assert len(fragments) <= 3, fragments[:5]
+        assert inst.partial == ""
+
+    run(sup, body)

@@ -25,13 +25,17 @@ class PartialRow(Static):
     def __init__(self) -> None:
         super().__init__("", classes="partial-row", markup=False)
         self.rows: list[str] = []
+        self._cursor = False
 
     def show_rows(self, rows: list[str], *, cursor: bool = False) -> None:
         """Show these unfinished lines (ANSI colour kept), a cursor after the last when typing into it."""
         rows = rows[-MAX_ROWS:]
-        if rows == self.rows and not cursor:
+        if rows == self.rows and cursor == self._cursor:
             return
+        # Only a change in height needs a layout; a new text in the same rows is a repaint.
+        layout = len(rows) != len(self.rows) or not self.display
         self.rows = rows
+        self._cursor = cursor
         if not rows and not cursor:
             self.display = False
             return
@@ -40,5 +44,5 @@ class PartialRow(Static):
             text.append("█", style="blink")
         else:
             text.append("▏", style="dim")  # marks the row as provisional: the line is not finished
-        self.update(text)
+        self.update(text, layout=layout)
         self.display = True
