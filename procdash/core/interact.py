@@ -13,7 +13,8 @@ from procdash.core.instance import Instance, State
 from procdash.core.waiting import blocked_on_tty, pty_path
 
 PARTIAL_INTERVAL = 0.01  # at most 100 partial-line updates a second per process
-WAIT_POLL = 0.25  # how often quiet processes are checked for a pending read of their terminal
+WAIT_POLL = 0.25  # how soon a process that printed (or was typed into) is checked for a pending read
+WAIT_MAX = 8.0  # a process that stays as it is gets checked ever less often, down to this: idle costs ~nothing
 PROMPT_QUIET = 1.0  # fallback without /proc access: a prompt left this long counts as waiting
 NO_PTY_MESSAGE = "{name} runs with --no-pty: its stdin is /dev/null, so it cannot take input (start without --no-pty)"
 
@@ -42,6 +43,8 @@ class _Track:
     tty: str | None = None
     last_output: float = field(default_factory=time.monotonic)
     output_since_check: bool = False
+    interval: float = WAIT_POLL  # between checks while nothing happens; doubles up to WAIT_MAX
+    next_check: float = 0.0
     writer: InputWriter | None = None
     taps: list[Tap] = field(default_factory=list)
 
@@ -55,6 +58,7 @@ class InteractionHub:
         self._tracks: dict[int, _Track] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poll: asyncio.TimerHandle | None = None
+        self._poll_at = 0.0
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
@@ -62,7 +66,7 @@ class InteractionHub:
         """Begin checking quiet processes for a pending read of their terminal."""
         self._loop = loop
         if self._poll is None:
-            self._poll = loop.call_later(WAIT_POLL, self._check_all)
+            self._schedule(WAIT_POLL)
 
     def close(self) -> None:
         """Stop the periodic check and every timer."""
@@ -91,6 +95,7 @@ class InteractionHub:
         if chunks:
             track.last_output = time.monotonic()
             track.output_since_check = True
+            self._soon(track, track.last_output)
             for chunk in chunks:
                 inst.modes.feed(chunk)
             for tap in list(track.taps):
@@ -153,6 +158,7 @@ class InteractionHub:
             loop = self._loop or asyncio.get_running_loop()
             track.writer = InputWriter(loop, child.anchor_fd)
         track.writer.write(data)
+        self._soon(track, time.monotonic())
 
     def tap(self, inst: Instance, on_data: RawCallback, on_end: EndCallback) -> Callable[[], None]:
         """Receive the instance's raw output until it ends; returns a function that stops the tap."""
@@ -182,13 +188,37 @@ class InteractionHub:
 
     # ----- waiting for input -------------------------------------------------------------------------
 
+    def _schedule(self, delay: float) -> None:
+        """Run the next round of checks after ``delay`` seconds (replacing a later one)."""
+        if self._loop is None:
+            return
+        if self._poll is not None:
+            self._poll.cancel()
+        self._poll_at = time.monotonic() + delay
+        self._poll = self._loop.call_later(delay, self._check_all)
+
+    def _soon(self, track: _Track, now: float) -> None:
+        """Something happened to this process: look at it again within WAIT_POLL."""
+        track.interval = WAIT_POLL
+        track.next_check = min(track.next_check, now + WAIT_POLL)
+        if self._poll_at > now + WAIT_POLL:
+            self._schedule(WAIT_POLL)
+
     def _check_all(self) -> None:
-        """Look at every quiet running process once; then schedule the next round."""
+        """Look at the running processes that are due; then sleep until the next one is."""
         self._poll = None
+        now = time.monotonic()
+        due = WAIT_MAX
         for inst in self._instances():
-            self.check(inst)
-        if self._loop is not None:
-            self._poll = self._loop.call_later(WAIT_POLL, self._check_all)
+            track = self._tracks.get(id(inst))
+            if track is None or track.next_check <= now:
+                self.check(inst)
+                track = self._tracks.get(id(inst))
+                if track is not None and track.next_check <= now:
+                    track.next_check = now + WAIT_MAX  # nothing to look at (no pty, not running)
+            if track is not None:
+                due = min(due, max(0.05, track.next_check - now))
+        self._schedule(due)
 
     def check(self, inst: Instance) -> None:
         """Decide whether one instance waits for input; output since the last look keeps the old answer."""
@@ -197,10 +227,15 @@ class InteractionHub:
             self._set_waiting(inst, False)
             return
         track = self._track(inst)
+        now = time.monotonic()
         if track.output_since_check:
             # Busy printing (or echoing what is typed): not the moment to look.
             track.output_since_check = False
+            track.interval = WAIT_POLL
+            track.next_check = now + WAIT_POLL
             return
+        track.next_check = now + track.interval
+        track.interval = min(track.interval * 2, WAIT_MAX)
         if track.tty is None:
             track.tty = pty_path(child.anchor_fd) or ""
         blocked = blocked_on_tty(child.pid, child.anchor_fd, track.tty) if track.tty else None

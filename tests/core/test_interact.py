@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -159,5 +162,29 @@ def test_a_flood_does_not_publish_its_line_fragments_as_partial_lines(tmp_path: 
         # Reads that end mid-line happen all the time in a flood; showing each cut would flicker.
         assert len(fragments) <= 3, fragments[:5]
         assert inst.partial == ""
+
+    run(sup, body)
+
+
+@pytest.mark.parametrize("use_pty", [True, False])
+def test_quiet_processes_are_checked_ever_less_often(tmp_path: Path, use_pty: bool) -> None:
+    sup = make({"quiet": "echo ready; sleep 30"}, root=tmp_path, use_pty=use_pty)
+    rounds: list[float] = []
+    hub = sup._talk
+    original = hub._check_all
+
+    def counted() -> None:
+        rounds.append(time.monotonic())
+        original()
+
+    hub._check_all = counted  # type: ignore[method-assign]
+
+    async def body(sup: Supervisor) -> None:
+        inst = sup.find("quiet.1")
+        assert inst is not None
+        await wait_until(lambda: "ready" in inst.log.tail(10))
+        await asyncio.sleep(2.0)
+        # 0.25, 0.5, 1 s apart after the output: a handful of rounds, not one every poll tick.
+        assert len(rounds) <= 5, [round(b - a, 2) for a, b in itertools.pairwise(rounds)]
 
     run(sup, body)
