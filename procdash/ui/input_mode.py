@@ -77,6 +77,12 @@ class InputModeActions(DashboardBase):
         if name is None:
             self.notify("select one process to type into", timeout=3)
             return
+        self.start_input(name)
+
+    def start_input(self, name: str) -> None:
+        """Enter input mode on one process (``i``, or "type into NAME" in the palette)."""
+        if self.input_target is not None:
+            self.leave_input_mode()
         try:
             # An empty write checks, without sending anything, that the process can take input at all.
             self.supervisor.send_input(name, b"")
@@ -187,6 +193,10 @@ class InputModeActions(DashboardBase):
         if name is None:
             self.notify("select one process to connect to", timeout=3)
             return
+        await self.connect_to(name)
+
+    async def connect_to(self, name: str) -> None:
+        """Hand the real terminal to one process (``I``, or "connect NAME" in the palette)."""
         inst = self.supervisor.find(name)
         try:
             if inst is None or inst.state not in LIVE_STATES:

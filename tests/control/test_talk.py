@@ -169,3 +169,18 @@ def test_the_session_ends_with_a_reason_when_the_process_ends(tmp_path: Path, en
             assert session.ended == "once.1 ended"
         finally:
             session.close()
+
+
+def test_logs_follow_carries_the_partial_line(tmp_path: Path, env: dict[str, str]) -> None:
+    procfile = "ask: printf 'first\\n'; read x; printf 'name? '; read y; sleep 300\n"
+    with running(tmp_path, env, procfile) as formation, formation.client() as client:
+        wait_until_sync(lambda: any("ask.1 is waiting" in line for line in formation.output))
+        reply = client.call("logs", name="ask.1", follow=True)
+        assert reply["lines"] == ["first"] and reply["partial"] == ""
+        assert ctl("send", "ask.1", "--enter", "", cwd=tmp_path, env=formation.env).returncode == 0
+        kinds = []
+        for message in client.events():
+            kinds.append((message["event"], message.get("text", message.get("lines"))))
+            if message["event"] == "partial" and message["text"] == "name? ":
+                break
+        assert ("lines", [""]) in kinds  # the empty answer completed an (empty) line

@@ -124,3 +124,17 @@ async def test_the_merged_view_lists_unfinished_lines_with_names(make_app: MakeA
         await pilot.press("a")
         await wait_until(lambda: app.merged_pane.partial_row.display)
         assert app.merged_pane.partial_row.rows == ["ask.1  | name? "]
+
+
+async def test_the_palette_offers_typing_into_a_process(make_app: MakeApp) -> None:
+    app = make_app(ASK)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: "ask.1" in app.panes and partial_shown(app, "ask.1") == "name? ")
+        await pilot.press("ctrl+p")
+        for key in "type into ask":
+            await pilot.press("space" if key == " " else key)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(lambda: app.input_target == "ask.1")
+        await pilot.press("x", "enter")
+        await wait_until(lambda: "hello x" in log_lines(app, "ask.1"))
