@@ -213,12 +213,22 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
     services: list[Service] = []
     control = None
     if not getattr(args, "no_control", False):
+        from procdash.control.listener import ControlUnavailable
         from procdash.control.server import ControlServer
 
         # ``ctl quit`` stops everything; the dashboard replaces that with its own quit (progress on screen).
         control = ControlServer(project.procfile, project.root)
-        control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
-        services.append(control)
+        try:
+            control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
+        except ControlUnavailable as exc:
+            # The formation matters more than its remote control: run it, and say so once.
+            print(
+                f"procdash: warning: no control socket (procdash ctl cannot reach this formation): {exc}",
+                file=sys.stderr,
+            )
+            control = None
+        else:
+            services.append(control)
     if getattr(args, "stats", 0) > 0 and not dashboard:
         from procdash.headless import stdout_is_terminal
         from procdash.stats_report import StatsReporter

@@ -35,20 +35,32 @@ def context_bytes(inst: Instance, lines: int) -> bytes:
 class ConnectSession:
     """One connected client: the instance's raw output goes out in frames, its frames come in as input."""
 
-    def __init__(self, supervisor: Supervisor, inst: Instance, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, supervisor: Supervisor, inst: Instance, writer: asyncio.StreamWriter, request: p.Connect
+    ) -> None:
         self.supervisor = supervisor
         self.inst = inst
         self.writer = writer
+        self.request = request
         self.ended = False
+        self._started = False
+        self._held: list[bytes] = []  # output that came before the reply went out
         self._untap = supervisor.tap_output(inst.name, self._output, self.end)
 
-    def start(self, request: p.Connect) -> None:
+    def start(self) -> None:
         """Send the context, then size the pty to the client's window and make a full-screen child redraw."""
+        request = self.request
+        self._started = True
         self._write(fr.frames(fr.OUTPUT, context_bytes(self.inst, request.context)))
+        held, self._held = self._held, []
+        for data in held:
+            self._output(data)
         self._resize(request.columns, request.rows, nudge=True)
 
     async def run(self, reader: asyncio.StreamReader) -> None:
-        """Relay the client's frames until it detaches (closes) or the process ends."""
+        """After the reply: relay the client's frames until it detaches (closes) or the process ends."""
+        if not self.ended:
+            self.start()
         frames = fr.FrameReader()
         try:
             while not self.ended:
@@ -70,6 +82,7 @@ class ConnectSession:
             return
         self.ended = True
         self._untap()
+        self._started = True
         self._write(fr.frame(fr.END, reason.encode("utf-8", "replace")))
         with contextlib.suppress(RuntimeError):
             self.writer.close()
@@ -91,7 +104,11 @@ class ConnectSession:
         self.supervisor.resize(self.inst.name, columns, rows)
 
     def _output(self, data: bytes) -> None:
-        """Raw output from the process."""
+        """Raw output from the process (held until the JSON reply has gone out)."""
+        if not self._started:
+            if sum(map(len, self._held)) + len(data) <= CONNECT_LIMIT:
+                self._held.append(data)
+            return
         self._write(fr.frames(fr.OUTPUT, data))
 
     def _write(self, data: bytes) -> None:

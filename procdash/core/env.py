@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from procdash.core.errors import ConfigError
+from procdash.core.files import read_small_text
 
 
 def load_env_files(paths: Sequence[Path], *, required: bool) -> dict[str, str]:
@@ -18,7 +19,7 @@ def load_env_files(paths: Sequence[Path], *, required: bool) -> dict[str, str]:
     for path in paths:
         shown = str(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = read_small_text(path)
         except FileNotFoundError:
             if required:
                 raise ConfigError("no such env file", path=shown) from None

@@ -76,10 +76,21 @@ def instance_name(type_name: str, number: int) -> str:
     return f"{type_name}.{number}"
 
 
-def check_ports(base: int, type_names: Sequence[str], counts: Mapping[str, int]) -> None:
-    """Refuse a formation whose highest port would pass 65535."""
+def check_ports(base: int, type_names: Sequence[str], counts: Mapping[str, int], source: str | None = None) -> None:
+    """Refuse a formation whose highest port would pass 65535, blaming that type and, if given, the base's source.
+
+    ``source`` says where the base port came from (``-p``, ``PORT in .env``...); only ``-p`` prefixes the
+    line as a flag does, since with no ``-p`` it is the types before this one that pushed it over.
+    """
     for index, name in enumerate(type_names):
         count = counts.get(name, 0)
-        if count and port_for(base, index, count) > MAX_PORT:
-            top = port_for(base, index, count)
-            raise ConfigError(f"-p: {name}.{count} would get port {top}, past {MAX_PORT} (base port {base})")
+        top = port_for(base, index, count)
+        if not count or top <= MAX_PORT:
+            continue
+        origin = f" from {source}" if source else ""
+        before = f", +{PORT_STEP} for each of the {index} types before {name}" if index else ""
+        extra = f", +{count - 1} as instance {count}" if count > 1 else ""
+        flag = "-p: " if source == "-p" else ""
+        raise ConfigError(
+            f"{flag}{name}.{count} would get port {top}, past {MAX_PORT} (base port {base}{origin}{before}{extra})"
+        )

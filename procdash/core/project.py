@@ -66,6 +66,15 @@ def base_port(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str,
     return parse_port(None, "PORT")
 
 
+def port_source(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """Where ``base_port`` took the base port from, in the words its errors use."""
+    if flag is not None:
+        return "-p"
+    if "PORT" in dotenv:
+        return "PORT in .env"
+    return "PORT in the environment" if environ.get("PORT") else "the default"
+
+
 def load_project(
     *,
     procfile: str | None,
@@ -90,7 +99,7 @@ def load_project(
     files, required = env_paths(env, root_path)
     dotenv = load_env_files(files, required=required)
     base = base_port(port, dotenv, environ)
-    check_ports(base, names, counts)
+    check_ports(base, names, counts, port_source(port, dotenv, environ))
     return Project(
         procfile=procfile_path,
         root=root_path,

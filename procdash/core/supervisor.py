@@ -12,6 +12,7 @@ from pathlib import Path
 
 from procdash.core import events as ev
 from procdash.core.env import child_env
+from procdash.core.files import spawn_failure
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
 from procdash.core.interact import EndCallback, InteractionHub, RawCallback
@@ -322,7 +323,7 @@ class Supervisor:
                 stop_signal=inst.stop_signal,
             )
         except OSError as exc:
-            message = f"procdash: cannot start {inst.name}: {exc.strerror or exc}"
+            message = f"procdash: cannot start {inst.name}: {spawn_failure(exc, self.root)}"
             inst.log.append(message)
             self._emit(ev.Output(inst, [message]))
             inst.started_at = time.monotonic()
