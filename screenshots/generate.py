@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -120,13 +121,15 @@ async def shoot() -> None:
 
 TALKING = """\
 web: python3 -m http.server $PORT --bind 127.0.0.1
-deploy: printf 'Migrating... done\\n'; printf 'Deploy to production? [y/N] '; read answer; echo "answer: $answer"; sleep 600
+deploy: printf 'Migrating... done\\n'; printf 'Deploy to production? [y/N] '; read answer; echo "$answer"; sleep 600
 """
 
 
 async def shoot_talking() -> None:
     """A process that asks a question: the waiting badge and toast, then input mode answering it."""
+    here = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="procdash-shots-") as tmp:
+        os.chdir(tmp)  # the header shows the Procfile relative to here: "Procfile", not a temporary path
         procfile = Path(tmp) / "Procfile"
         procfile.write_text(TALKING)
         project = load_project(procfile=str(procfile), root=None, env=None, formation=None, port=BASE_PORT)
@@ -145,6 +148,7 @@ async def shoot_talking() -> None:
             save(app, "input-mode")
             await pilot.press("ctrl+right_square_bracket", "q")
             await wait_for(lambda: app.return_code is not None, 15)
+        os.chdir(here)
 
 
 def main() -> None:

@@ -138,3 +138,12 @@ async def test_the_palette_offers_typing_into_a_process(make_app: MakeApp) -> No
         await wait_until(lambda: app.input_target == "ask.1")
         await pilot.press("x", "enter")
         await wait_until(lambda: "hello x" in log_lines(app, "ask.1"))
+
+
+async def test_a_wait_pops_up_one_notification(make_app: MakeApp) -> None:
+    app = make_app(ASK)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: app.supervisor.find("ask.1") is not None and app.supervisor.find("ask.1").waiting)  # type: ignore[union-attr]
+        await pilot.pause(0.2)
+        titles = [n.title for n in app._notifications]
+        assert titles.count("ask.1 is waiting for input") == 1
