@@ -11,11 +11,18 @@ PORT_STEP = 100
 MAX_PORT = 65535
 
 
-def parse_formation(spec: str | None, type_names: Sequence[str], *, flag: str = "-m") -> dict[str, int]:
-    """Turn "web=2,all=1" into a count per type, defaulting every type to 1."""
+def parse_formation(
+    spec: str | None, type_names: Sequence[str], *, flag: str = "-c", unlisted: int = 1
+) -> dict[str, int]:
+    """Turn "web=2,all=1" into a count per type; a type the spec names neither itself nor by ``all`` gets ``unlisted``.
+
+    Foreman's ``-m`` starts only what it lists (``unlisted=0``), honcho's ``-c`` keeps the rest at 1.
+    Without a spec every type gets 1 either way.
+    """
     counts = dict.fromkeys(type_names, 1)
     if spec is None or not spec.strip():
         return counts
+    counts = dict.fromkeys(type_names, unlisted)
     explicit: dict[str, int] = {}
     all_count: int | None = None
     for part in spec.split(","):

@@ -90,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
             f"{args.format} writes several files: name a directory, e.g. procdash export {args.format} out"
         )
     project = load_project(
-        procfile=args.procfile, root=args.root, env=args.env, formation=args.formation, port=args.port
+        procfile=args.procfile,
+        root=args.root,
+        env=args.env,
+        formation=args.formation if args.formation is not None else args.concurrency,
+        formation_flag="-m" if args.formation is not None else "-c",
+        port=args.port,
     )
     options = ExportOptions(
         app=args.app,

@@ -69,8 +69,8 @@ CASES: dict[str, Case] = {
     "formation-no-name": Case(("-m", "=2"), "-m: expected NAME=COUNT"),
     "formation-too-many": Case(("-m", "web=1001"), "-m web: count 1001 is more than 1000"),
     "formation-all-bad": Case(("-m", "all=many"), "-m all: count must be a whole number"),
-    "formation-honcho-flag": Case(("-c", "worker=1.5"), "-m worker: count must be a whole number"),
-    "formation-flag-without-value": Case(("-m",), "argument -m/-c/--formation/--concurrency: expected one argument"),
+    "formation-honcho-flag": Case(("-c", "worker=1.5"), "-c worker: count must be a whole number"),
+    "formation-flag-without-value": Case(("-m",), "argument -m/--formation: expected one argument"),
     "type-argument-unknown": Case(("start", "nosuch"), "unknown process type 'nosuch'"),
     # ports
     "port-not-a-number": Case(("-p", "http"), "-p: port must be a number"),
@@ -109,7 +109,10 @@ CASES: dict[str, Case] = {
     "root-is-a-file": Case(("-d", "afile"), "afile: -d: no such directory", files={"afile": "x"}),
     "root-without-procfile": Case(("-d", "empty"), "Procfile: no such file", dirs=("empty",)),
     "root-unreadable": Case(
-        ("-d", "locked"), "Procfile: cannot read: Permission denied", dirs=("locked",), unreadable=("locked",)
+        ("-d", "locked"),
+        "locked/.env: cannot read env file: Permission denied",
+        dirs=("locked",),
+        unreadable=("locked",),
     ),
     # other commands read the same input the same way
     "check-duplicate": Case(("check",), "Procfile:2: duplicate", files={"Procfile": "web: a\nweb: b\n"}),
