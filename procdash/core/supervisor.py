@@ -15,6 +15,7 @@ from procdash.core.env import child_env
 from procdash.core.files import spawn_failure
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
+from procdash.core.interact import EndCallback, InteractionHub, RawCallback
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
 from procdash.core.options import RESTART_POLICIES as RESTART_POLICIES
@@ -60,6 +61,7 @@ class Supervisor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
+        self._talk = InteractionHub(self._emit, self.instances)
         self._reaper = OrphanReaper()
 
     @classmethod
@@ -110,6 +112,7 @@ class Supervisor:
     def start(self) -> None:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
+        self._talk.start(self._loop)
         self._reaper.start(self._loop)
         for t in self.types:
             self._reconcile(t.name)
@@ -197,8 +200,17 @@ class Supervisor:
         if inst.child is not None:
             resize(inst.child, (columns, rows))
 
+    def send_input(self, name: str, data: bytes) -> None:
+        """Write bytes to an instance's terminal as if typed there; InputError when it cannot take them."""
+        self._talk.send(self._get(name), data)
+
+    def tap_output(self, name: str, on_data: RawCallback, on_end: EndCallback) -> Callable[[], None]:
+        """Receive an instance's raw terminal output until it ends; returns the function that stops it."""
+        return self._talk.tap(self._get(name), on_data, on_end)
+
     def close(self) -> None:
         """Reap adopted orphans and release the watchdog once everything has been stopped."""
+        self._talk.close()
         self._reaper.stop()
         if self._watchdog is not None:
             self._watchdog.close()
@@ -330,6 +342,7 @@ class Supervisor:
             on_done=lambda returncode: self._finalize(inst, returncode),
             drain_grace=opts.drain_grace,
             tty_assembler=None if opts.use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            on_read=lambda chunks: self._talk.after_read(inst, chunks),
         )
         inst.watch.start()
         if self._watchdog is not None:
@@ -340,6 +353,7 @@ class Supervisor:
     def _publish(self, inst: Instance, lines: list[str]) -> None:
         """Store new lines in the instance's log and tell subscribers."""
         inst.log.extend(lines)
+        self._talk.lines_done(inst)
         self._emit(ev.Output(inst, lines))
 
     def _on_exit(self, inst: Instance) -> None:
@@ -375,6 +389,7 @@ class Supervisor:
         child = inst.child
         if child is None:
             return
+        self._talk.forget(inst, f"{inst.name} ended")
         close_child_fds(child)
         self._reaper.scan()
         inst.child = None
