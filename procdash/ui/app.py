@@ -30,6 +30,7 @@ from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
+from procdash.ui.input_mode import InputModeActions
 from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics, MetricsSampled, collect
 from procdash.ui.pane_actions import PaneActions
@@ -48,7 +49,7 @@ FLUSH_HZ = 25
 PANE_MIN_INTERVAL = 0.1
 
 
-class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
+class ProcdashApp(InputModeActions, ProcessActions, ViewActions, PaneActions, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
@@ -94,6 +95,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         self._flush_timer: Timer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._flush_paused = False
+        self.init_input_mode(getattr(args, "detach_key", None))
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
@@ -252,9 +254,12 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
         feed.dirty_logs.intersection_update(shown)
         if self.mode != "all":
             feed.merged_dirty = False
+        self.flush_partials()
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
-        pending = feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty
+        pending = (
+            feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty or feed.dirty_partials
+        )
         if not pending and self._flush_timer is not None:
             # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
             self._flush_paused = True
