@@ -6,30 +6,35 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import json
 import math
 import os
 import select
-import shlex
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from procdash import __version__
+from procdash.argv import normalize_argv
+from procdash.control.connect import detach_key
 from procdash.core.errors import ConfigError
 from procdash.core.project import Project, load_project
 from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
 from procdash.headless import Service
+from procdash.oneoff import cmd_run
 
-COMMANDS = ("start", "check", "run", "export", "ctl")
 # Subcommands that live in their own packages register themselves through add_parser().
-EXTENSIONS = ("procdash.export.command", "procdash.control.command")
+EXTENSIONS = ("procdash.export.command", "procdash.control.command", "procdash.control.connect")
 EXIT_USAGE = 2
 
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports bad input as one line and exit status 2, without the usage block."""
+
+    commands: dict[str, argparse.ArgumentParser]  # the subcommands by name, filled in by build_parser
 
     def error(self, message: str) -> NoReturn:
         """Print ``procdash: error: ...`` and exit 2."""
@@ -61,19 +66,33 @@ def positive_int(text: str) -> int:
 def project_options() -> Parser:
     """The options every formation-reading command shares (Foreman/honcho spelling)."""
     common = Parser(add_help=False)
-    common.add_argument("-f", "--procfile", help="Procfile to read (default: ./Procfile, or ROOT/Procfile)")
-    common.add_argument("-e", "--env", help="comma-separated .env files, later ones win (default: ROOT/.env)")
-    common.add_argument("-d", "--root", help="directory processes run in (default: the Procfile's directory)")
     common.add_argument(
+        "-f",
+        "--procfile",
+        help="Procfile to read (default: PROCFILE from .env, then from the environment, else ROOT/Procfile)",
+    )
+    common.add_argument("-e", "--env", help="comma-separated .env files, later ones win (default: ROOT/.env)")
+    common.add_argument(
+        "-d", "--root", "--app-root", help="directory processes run in (default: the Procfile's directory)"
+    )
+    counts = common.add_mutually_exclusive_group()
+    counts.add_argument(
         "-m",
-        "-c",
         "--formation",
-        "--concurrency",
-        dest="formation",
         metavar="SPEC",
-        help="how many of each type: web=2,worker=1, all=1, name=0 to skip",
+        help="Foreman's formation: start only the listed types, e.g. web=2,worker=1; all=N sets the rest "
+        "(default all=1)",
+    )
+    counts.add_argument(
+        "-c",
+        "--concurrency",
+        metavar="SPEC",
+        help="honcho's concurrency: web=2 leaves unlisted types at 1; name=0 skips a type, all=N sets the rest",
     )
     common.add_argument("-p", "--port", help="base port (default: PORT from .env or the environment, else 5000)")
+    common.add_argument(
+        "--options", metavar="FILE", help="per-type options file (default: the Procfile's name + .toml, if present)"
+    )
     return common
 
 
@@ -82,8 +101,10 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="procdash",
         description="Run a Procfile formation with a live dashboard (headless when not on a terminal).",
+        epilog="Without a COMMAND, start is meant (procdash web worker, procdash -m web=2). As in honcho, the "
+        "common options (-f, -e, -d, -m, -c, -p, --no-color, --no-prefix) may also come before the COMMAND.",
     )
-    parser.add_argument("--version", action="version", version=f"procdash {__version__}")
+    parser.add_argument("-v", "--version", action="version", version=f"procdash {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = project_options()
 
@@ -93,28 +114,41 @@ def build_parser() -> Parser:
         "-t",
         "--timeout",
         type=positive_float,
-        default=5.0,
+        default=None,
         help="seconds between SIGTERM and SIGKILL when stopping (default 5)",
     )
     start.add_argument(
         "--restart",
         choices=RESTART_POLICIES,
-        default="no",
+        default=None,
         help="restart policy for processes that end on their own (default: no)",
     )
     start.add_argument("--no-pty", action="store_true", help="use pipes instead of a pty per process")
+    start.add_argument(
+        "--detach-key",
+        type=detach_key,
+        default="ctrl+]",
+        metavar="KEY",
+        help="dashboard: the key that leaves input mode or a connected terminal (default ctrl+])",
+    )
     start.add_argument("--headless", action="store_true", help="print prefixed logs instead of the dashboard")
     start.add_argument("--no-control", action="store_true", help="no control socket (procdash ctl cannot reach it)")
     start.add_argument("--color", action="store_true", help="colour headless output even when not a terminal")
-    start.add_argument("--no-color", action="store_true", help="no colour (also when NO_COLOR is set)")
-    start.add_argument("--no-timestamp", action="store_true", help="headless: no time column")
+    start.add_argument("--no-color", "--no-colour", action="store_true", help="no colour (also when NO_COLOR is set)")
+    start.add_argument("--no-timestamp", "--no-prefix-time", action="store_true", help="headless: no time column")
+    start.add_argument(
+        "-q",
+        "--quiet",
+        metavar="TYPES",
+        help="headless: hide the output of these types (web,worker); procdash's own lines stay",
+    )
     start.add_argument("--no-prefix", action="store_true", help="headless: no time or name prefix at all")
     start.add_argument(
         "--exit-on-failure",
         action="store_true",
         help="stop everything and exit with its code when a process fails for good",
     )
-    start.add_argument("--scrollback", type=positive_int, default=10_000, help="lines kept per process (default 10000)")
+    start.add_argument("--scrollback", type=positive_int, default=None, help="lines kept per process (default 10000)")
     start.add_argument(
         "--stats",
         type=positive_float,
@@ -125,7 +159,7 @@ def build_parser() -> Parser:
     start.add_argument(
         "--stats-interval",
         type=positive_float,
-        default=1.0,
+        default=None,
         metavar="SECONDS",
         help="how often CPU and memory are sampled (default 1)",
     )
@@ -141,14 +175,73 @@ def build_parser() -> Parser:
     for module_name in EXTENSIONS:
         if importlib.util.find_spec(module_name) is not None:
             importlib.import_module(module_name).add_parser(sub, [common])
+
+    helper = sub.add_parser("help", help="show the help of procdash or of one command")
+    helper.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to describe")
+    helper.set_defaults(func=lambda args: cmd_help(parser, args))
+    sub.add_parser("version", help="print procdash's version").set_defaults(func=cmd_version)
+    parser.commands = dict(sub.choices)
     return parser
 
 
+def cmd_help(parser: Parser, args: argparse.Namespace) -> int:
+    """``procdash help [COMMAND]``, as in Foreman and honcho: the same text as ``--help``."""
+    if args.topic is None:
+        parser.print_help()
+    elif args.topic in parser.commands:
+        parser.commands[args.topic].print_help()
+    else:
+        raise ConfigError(f"help: unknown command {args.topic!r} (one of {', '.join(parser.commands)})")
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """``procdash version``, as in Foreman and honcho."""
+    print(f"procdash {__version__}")
+    return 0
+
+
 def project_from(args: argparse.Namespace, only: Sequence[str] = ()) -> Project:
-    """Load the formation the shared options describe."""
+    """Load the formation the shared options describe: -m with Foreman's meaning, -c with honcho's, over
+    Procfile.toml and .foreman."""
     return load_project(
-        procfile=args.procfile, root=args.root, env=args.env, formation=args.formation, port=args.port, only=only
+        procfile=args.procfile,
+        root=args.root,
+        env=args.env,
+        formation=args.formation if args.formation is not None else args.concurrency,
+        formation_flag="-m" if args.formation is not None else "-c",
+        port=args.port,
+        only=only,
+        options_file=args.options,
+        foreman_dir=Path.cwd(),
     )
+
+
+def quiet_types(spec: str | None, project: Project) -> frozenset[str]:
+    """The types -q names (honcho's ``-q web,worker``); an unknown name is bad input."""
+    names = frozenset(part.strip() for part in (spec or "").split(",") if part.strip())
+    unknown = sorted(names - set(project.type_names))
+    if unknown:
+        raise ConfigError(f"-q: unknown process type {unknown[0]!r} (the Procfile has {', '.join(project.type_names)})")
+    return names
+
+
+# start's options that Procfile.toml may set (its key, argparse's dest, procdash's default).
+FILE_SETTINGS = (
+    ("timeout", "timeout", 5.0),
+    ("restart", "restart", "no"),
+    ("no-pty", "no_pty", False),
+    ("exit-on-failure", "exit_on_failure", False),
+    ("scrollback", "scrollback", 10_000),
+    ("stats-interval", "stats_interval", 1.0),
+)
+
+
+def apply_settings(args: argparse.Namespace, project: Project) -> None:
+    """Fill each option the command line left out from the files, then from procdash's default."""
+    for key, dest, default in FILE_SETTINGS:
+        if hasattr(args, dest):
+            setattr(args, dest, project.setting(key, getattr(args, dest), default))
 
 
 def use_color(args: argparse.Namespace, on_terminal: bool) -> bool:
@@ -163,6 +256,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     from procdash.headless import run_headless, stdout_is_terminal
 
     project = project_from(args, args.types)
+    apply_settings(args, project)
+    quiet = quiet_types(args.quiet, project)
     on_terminal = stdout_is_terminal() and sys.stdin.isatty()
     dashboard = not args.headless and on_terminal and importlib.util.find_spec("procdash.ui.app") is not None
     color = use_color(args, stdout_is_terminal() or dashboard)
@@ -196,6 +291,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             prefix=not args.no_prefix,
             exit_on_failure=args.exit_on_failure,
             services=services,
+            quiet=quiet,
         )
     )
 
@@ -234,7 +330,9 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything and print each type with its count, ports and command."""
+    from procdash.core.depends import start_levels
     from procdash.core.formation import port_for
+    from procdash.core.typeoptions import option_summary
 
     project = project_from(args)
     width = max(len(name) for name in project.type_names)
@@ -250,61 +348,40 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  {t.name:<{width}}  x{count}  port {ports:<11}  {t.command}")
     if project.env_files:
         print(f"env: {', '.join(str(p) for p in project.env_files)} ({len(project.dotenv)} variables)")
-    print("valid")
+    side = project.sidefile
+    if side.path is not None:
+        print(f"options: {side.path}")
+        for key, value in side.defaults.items():
+            print(f"  {key} = {toml_value(value)}")
+        for t in project.types:
+            parts = option_summary(project.options_for(t.name))
+            if parts:
+                print(f"  {t.name:<{width}}  " + "; ".join(parts))
+    graph = {name: opts.depends_on for name, opts in side.types.items()}
+    if any(graph.values()):
+        levels = start_levels(project.type_names, graph)
+        print("start order: " + " -> ".join(", ".join(level) for level in levels) + " (stop in reverse)")
+    sys.stdout.flush()  # the table first, then honcho's line that scripts grep for, on stderr as honcho has it
+    print(f"Valid procfile detected ({', '.join(project.type_names)})", file=sys.stderr)
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Replace procdash with one command in the formation's environment; its exit code is ours."""
-    from procdash.core.env import child_env, load_env_files
-    from procdash.core.procfile import load_procfile
-    from procdash.core.project import base_port, env_paths, resolve_paths
-
-    argv = list(args.argv)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not argv:
-        raise ConfigError("run: expected a command, e.g. procdash run python manage.py migrate")
-    procfile, root = resolve_paths(args.procfile, args.root)
-    files, required = env_paths(args.env, root)
-    dotenv = load_env_files(files, required=required)
-    port = base_port(args.port, dotenv, os.environ) if args.port is not None or "PORT" in dotenv else None
-    env = child_env(os.environ, dotenv, port=port, ps="run.1", pipes=False, color=True)
-    if len(argv) == 1 and procfile.exists():
-        commands = {t.name: t.command for t in load_procfile(procfile)}
-        if argv[0] in commands:
-            argv = ["/bin/sh", "-c", commands[argv[0]]]
-    if len(argv) == 1 and any(ch in argv[0] for ch in " ;|&$<>()'\"`*?"):
-        argv = ["/bin/sh", "-c", argv[0]]
-    sys.stdout.flush()
-    try:
-        os.chdir(root)
-        os.execvpe(argv[0], argv, env)
-    except FileNotFoundError:
-        print(f"procdash: {shlex.quote(argv[0])}: command not found", file=sys.stderr)
-        return 127
-    except PermissionError:
-        print(f"procdash: {shlex.quote(argv[0])}: permission denied", file=sys.stderr)
-        return 126
-    return 0  # pragma: no cover - exec does not return
-
-
-def normalize_argv(argv: list[str]) -> list[str]:
-    """Make ``start`` the default command, as in ``procdash web worker`` or ``procdash -m web=2``."""
-    if not argv:
-        return ["start"]
-    first = argv[0]
-    if first in COMMANDS or first in ("-h", "--help", "--version"):
-        return argv
-    return ["start", *argv]
+def toml_value(value: object) -> str:
+    """A setting as it would be written in Procfile.toml (for ``check``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run procdash; bad input is one line on stderr and exit status 2, never a traceback."""
     _fill_closed_std_streams()
-    args_list = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv, parser.commands))
     try:
         return int(args.func(args))
     except ConfigError as exc:

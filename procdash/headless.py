@@ -8,12 +8,13 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import BinaryIO, Protocol
 
 from procdash.core import events as ev
+from procdash.core.instance import State
 from procdash.core.supervisor import Supervisor
-from procdash.core.wording import describe_exit, describe_stopping
+from procdash.core.wording import describe_exit, describe_stopping, describe_waiting
 
 # Foreman's palette: one colour per type, in Procfile order.
 PALETTE = ("36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94")
@@ -43,8 +44,10 @@ class Printer:
         timestamps: bool = True,
         prefix: bool = True,
         on_broken_pipe: Callable[[], None] | None = None,
+        quiet: Collection[str] = (),
     ) -> None:
         self.out = out
+        self.quiet = frozenset(quiet)  # types whose output is hidden (honcho's -q); their system lines stay
         self._fd = _fileno(out)
         if self._fd is not None:
             out.flush()  # anything buffered before goes first; from here on, writes bypass the buffer
@@ -60,6 +63,8 @@ class Printer:
         """Print what an event means to a person reading the log."""
         if isinstance(event, ev.Output):
             inst = event.instance
+            if inst.type_name in self.quiet:
+                return
             self.write(self._format(inst.name, event.lines, self._color_for(inst.type_index)))
         elif isinstance(event, ev.Started):
             port = f", port {event.instance.port}" if event.instance.port is not None else ""
@@ -79,6 +84,8 @@ class Printer:
             self.width = max(self.width, len(event.instance.name))
         elif isinstance(event, ev.Notice):
             self.system(event.text)
+        elif isinstance(event, ev.Waiting) and event.waiting:
+            self.system(describe_waiting(event.instance.name, event.prompt))
 
     def system(self, text: str) -> None:
         """Print a line from procdash itself."""
@@ -152,6 +159,7 @@ async def run_headless(
     exit_on_failure: bool,
     out: BinaryIO | None = None,
     services: Sequence[Service] = (),
+    quiet: Collection[str] = (),
 ) -> int:
     """Run the formation until it is done or procdash is told to stop; returns the exit status."""
     loop = asyncio.get_running_loop()
@@ -172,11 +180,14 @@ async def run_headless(
         timestamps=timestamps,
         prefix=prefix,
         on_broken_pipe=begin_stop,
+        quiet=quiet,
     )
 
     def on_event(event: ev.Event) -> None:
         printer(event)
-        if isinstance(event, ev.Exited) and not event.requested and event.code != 0 and not event.will_restart:
+        # A code listed in the type's success_exit_codes leaves the instance "exited", not "crashed".
+        failed = isinstance(event, ev.Exited) and event.instance.state is not State.EXITED and event.code != 0
+        if isinstance(event, ev.Exited) and failed and not event.requested and not event.will_restart:
             if not first_failure:
                 first_failure.append(event.code)
             if exit_on_failure and stop_task is None:
@@ -205,6 +216,8 @@ async def run_headless(
             started.append(service)
         if supervisor.is_idle() and not supervisor.instances():
             printer.system("nothing to run: every process type has a count of 0")
+        elif supervisor.is_idle() and all(inst.started_at is None for inst in supervisor.instances()):
+            printer.system("nothing started: every process type has a count of 0, autostart = false or waits")
         await supervisor.wait_idle()
         if stop_task is not None:
             await stop_task

@@ -20,7 +20,17 @@ def state_cell(inst: dict[str, Any]) -> str:
     retry = inst.get("retry_in")
     if state == "backoff" and isinstance(retry, (int, float)):
         return f"backoff ({retry:.0f}s)"
-    return state
+    if state == "running" and inst.get("waiting"):
+        return "running · waiting for input"
+    return str(inst.get("status") or state)
+
+
+def port_cell(inst: dict[str, Any]) -> str:
+    """$PORT, then any other port the instance's processes listen on (when sampled)."""
+    port = inst.get("port")
+    cells = [] if port is None else [str(port)]
+    cells += [str(p) for p in inst.get("listening") or () if p != port]
+    return " ".join(cells) or "-"
 
 
 def exit_cell(inst: dict[str, Any]) -> str:
@@ -45,7 +55,7 @@ def row(inst: dict[str, Any]) -> list[str]:
         text(inst.get("name")),
         state_cell(inst),
         text(inst.get("pid")),
-        text(inst.get("port")),
+        port_cell(inst),
         duration(inst.get("uptime")) or "-",
         text(inst.get("restarts")),
         exit_cell(inst),

@@ -11,11 +11,25 @@ PORT_STEP = 100
 MAX_PORT = 65535
 
 
-def parse_formation(spec: str | None, type_names: Sequence[str], *, flag: str = "-m") -> dict[str, int]:
-    """Turn "web=2,all=1" into a count per type, defaulting every type to 1."""
-    counts = dict.fromkeys(type_names, 1)
+def parse_formation(
+    spec: str | None,
+    type_names: Sequence[str],
+    *,
+    flag: str = "-c",
+    unlisted: int = 1,
+    defaults: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """Turn "web=2,all=1" into a count per type; a type the spec names neither itself nor by ``all`` gets ``unlisted``.
+
+    Foreman's ``-m`` starts only what it lists (``unlisted=0``), honcho's ``-c`` keeps the rest at their
+    default. A type's default is its Procfile.toml ``count`` (``defaults``), else 1; so is every count
+    without a spec. ``flag`` names the option (or file and key) in errors.
+    """
+    base = {name: (defaults or {}).get(name, 1) for name in type_names}
+    counts = dict(base)
     if spec is None or not spec.strip():
         return counts
+    counts = dict.fromkeys(type_names, 0) if unlisted == 0 else base
     explicit: dict[str, int] = {}
     all_count: int | None = None
     for part in spec.split(","):

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
+from procdash.core.termmodes import TerminalModes
 
 if TYPE_CHECKING:
     import asyncio
 
+    from procdash.core.probes import ProbeRunner
     from procdash.core.process import Child
     from procdash.core.watch import ChildWatch
 
@@ -29,9 +31,12 @@ class State(str, enum.Enum):
     CRASHED = "crashed"
     BACKOFF = "backoff"
     FATAL = "fatal"
+    WAITING = "waiting"  # for its dependencies (detail says which)
+    BLOCKED = "blocked"  # a dependency failed for good, or its port is taken (detail says which)
+    UNREADY = "unready"  # running, but its readiness probe keeps failing (detail says how)
 
 
-LIVE_STATES = frozenset({State.STARTING, State.RUNNING, State.STOPPING})
+LIVE_STATES = frozenset({State.STARTING, State.RUNNING, State.STOPPING, State.UNREADY})
 
 
 @dataclass(eq=False)
@@ -56,6 +61,11 @@ class Instance:
     exited_wall: float | None = None  # time.time() of the last exit, for display
     retry_at: float | None = None  # time.monotonic() of the next backoff attempt
     fast_failures: int = 0
+    ready: bool | None = None  # None: the type has no readiness probe
+    detail: str = ""  # why it waits, is blocked or unready: "waiting for db (ready)"
+    partial: str = ""  # the unfinished last line as subscribers last saw it (never in the log buffer)
+    waiting: bool = False  # blocked reading its terminal: a prompt, a breakpoint
+    modes: TerminalModes = field(default_factory=TerminalModes, repr=False)  # how its keys are encoded
     stop_sent_at: float | None = None  # time.monotonic() when procdash sent the current run its stop signal
     killed: bool = False  # the current run outlived its stop timeout and was SIGKILLed
     # What the supervisor intends; private to it.
@@ -65,6 +75,8 @@ class Instance:
     restart_requested: bool = False
     watch: ChildWatch | None = field(default=None, repr=False)
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+    probe: ProbeRunner | None = field(default=None, repr=False)
+    port_wait: bool = False  # blocked by a taken port, re-checked until it is free
 
     @property
     def name(self) -> str:
@@ -94,6 +106,15 @@ class Instance:
         if self.retry_at is None or self.state is not State.BACKOFF:
             return None
         return max(0.0, self.retry_at - time.monotonic())
+
+    @property
+    def status_text(self) -> str:
+        """The state as the table, the headless lines and ``ctl status`` show it: "ready", "waiting for db (ready)"."""
+        if self.detail and self.state in (State.WAITING, State.BLOCKED, State.UNREADY):
+            return self.detail
+        if self.state is State.RUNNING and self.ready:
+            return "ready"
+        return self.state.value
 
     def cancel_timers(self) -> None:
         """Cancel pending backoff and kill timers."""

@@ -127,3 +127,10 @@ def _words(command: str) -> list[str] | None:
 def sh_quote(text: str) -> str:
     """One POSIX shell word that stands for ``text`` exactly (newlines and all)."""
     return shlex.quote(text)
+
+
+def cd_prefix(directory: str | None) -> str:
+    """``cd 'dir' && `` to run a command in a relative directory, or "" for the root itself."""
+    if directory is None or directory in ("", "."):
+        return ""
+    return f"cd {shlex.quote(directory)} && "

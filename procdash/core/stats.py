@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psutil
 
 from procdash.core.instance import Instance
+from procdash.core.ports import listening_sockets, tree_ports
 
 DEFAULT_HISTORY = 60
 # /proc counts CPU time in 10 ms ticks; a shorter window would turn one tick into a wild percentage.
@@ -37,6 +38,7 @@ class Usage:
     rss: int  # bytes, sum over the tree
     processes: int  # processes in the tree
     uss: int | None = None  # bytes; only for the instance named by uss_for
+    ports: tuple[int, ...] = ()  # TCP ports the tree listens on; only per instance
 
     def plus(self, other: Usage) -> Usage:
         """The sum of two usages (USS is per instance, so a sum has none)."""
@@ -182,11 +184,12 @@ class StatsSampler:
     of a busy process is not a fake 0.0, and a child born since the previous tick counts in full).
     """
 
-    def __init__(self, history: int = DEFAULT_HISTORY, *, use_procfs: bool | None = None) -> None:
+    def __init__(self, history: int = DEFAULT_HISTORY, *, use_procfs: bool | None = None, ports: bool = True) -> None:
         if history < 1:
             raise ValueError("history must be at least 1")
         self.history_length = history
         self.use_procfs = HAS_PROCFS if use_procfs is None else use_procfs
+        self.scan_ports = ports and self.use_procfs
         self._seen: dict[int, _Seen] = {}
         self._last_at: float | None = None
         self._max_rate = 100.0 * (psutil.cpu_count() or 1)
@@ -201,6 +204,7 @@ class StatsSampler:
         vanish, turn into zombies or deny access while being read.
         """
         scan = scan_procfs() if self.use_procfs else scan_psutil()
+        sockets = listening_sockets() if self.scan_ports else {}
         now = time.monotonic()
         window = None if self._last_at is None else now - self._last_at
         seen: dict[int, _Seen] = {}
@@ -217,7 +221,7 @@ class StatsSampler:
                 cpu += self._rate(pid, reading, scan.clock, now, window, seen)
                 rss += reading.rss
             uss = _uss(tree) if name == uss_for else None
-            instances[name] = Usage(cpu, rss, len(tree), uss)
+            instances[name] = Usage(cpu, rss, len(tree), uss, tree_ports(tree, sockets))
         # Forgetting processes not seen this tick keeps the cache as small as the formation.
         self._seen = seen
         self._last_at = now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -11,26 +10,30 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from procdash.core import events as ev
-from procdash.core.env import child_env
+from procdash.core.depends import start_levels
+from procdash.core.exits import ExitsMixin
 from procdash.core.files import spawn_failure
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
+from procdash.core.interact import EndCallback, InteractionHub, RawCallback
+from procdash.core.launch import LaunchMixin
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
 from procdash.core.options import RESTART_POLICIES as RESTART_POLICIES
 from procdash.core.options import SupervisorOptions as SupervisorOptions
-from procdash.core.options import backoff_delay, count_failure, wants_restart
-from procdash.core.process import close_child_fds, describe_status, group_alive, resize, signal_group, spawn
+from procdash.core.process import resize, spawn
 from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
 from procdash.core.reaper import OrphanReaper
+from procdash.core.stopping import StoppingMixin
+from procdash.core.typeoptions import TypeOptions
 from procdash.core.watch import ChildWatch
 from procdash.core.watchdog import Watchdog
 
 Subscriber = Callable[[ev.Event], None]
 
 
-class Supervisor:
+class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
     """Keeps the formation as desired: starts, stops, restarts and reports every instance."""
 
     def __init__(
@@ -43,6 +46,7 @@ class Supervisor:
         base_port: int,
         options: SupervisorOptions | None = None,
         base_env: Mapping[str, str] | None = None,
+        type_options: Mapping[str, TypeOptions] | None = None,
     ) -> None:
         self.types = list(types)
         self.options = options or SupervisorOptions()
@@ -55,11 +59,24 @@ class Supervisor:
         self.type_index = {t.name: i for i, t in enumerate(self.types)}
         self.desired = {t.name: int(counts.get(t.name, 0)) for t in self.types}
         self.slots: dict[str, list[Instance]] = {t.name: [] for t in self.types}
+        self.type_options = dict(type_options or {})
+        graph = {name: opts.depends_on for name, opts in self.type_options.items()}
+        # Types grouped by dependency depth: started in this order, stopped in the reverse order.
+        self.start_order = start_levels([t.name for t in self.types], graph)
+        self._has_deps = any(graph.values())
+        self._waking = False
+        self._wake_again = False
+        self._initial = False
         self.stopping_all = False
         self._subscribers: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self._watchdog = Watchdog(self.options.timeout) if self.options.watchdog else None
+        self._exit_waiters: list[asyncio.Future[None]] = []  # woken after every exit
+        self._ending_probes: set[asyncio.Task[None]] = set()
+        # After procdash dies the guardian waits as long as the slowest type may take to stop.
+        longest = max([self.options.timeout, *(o.stop_timeout or 0.0 for o in self.type_options.values())])
+        self._watchdog = Watchdog(longest) if self.options.watchdog else None
+        self._talk = InteractionHub(self._emit, self.instances)
         self._reaper = OrphanReaper()
 
     @classmethod
@@ -72,6 +89,7 @@ class Supervisor:
             dotenv=project.dotenv,
             base_port=project.base_port,
             options=options,
+            type_options=project.sidefile.types,
         )
 
     # ----- observation -------------------------------------------------------------------------------
@@ -95,7 +113,9 @@ class Supervisor:
 
     def is_idle(self) -> bool:
         """True when nothing runs and nothing is waiting to be restarted."""
-        return not any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances())
+        return not any(
+            inst.alive or inst.port_wait or inst.state in (State.BACKOFF, State.STARTING) for inst in self.instances()
+        )
 
     async def wait_idle(self) -> None:
         """Return once the formation is idle (every process ended and none will restart)."""
@@ -110,9 +130,15 @@ class Supervisor:
     def start(self) -> None:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
+        self._talk.start(self._loop)
         self._reaper.start(self._loop)
-        for t in self.types:
-            self._reconcile(t.name)
+        self._initial = True
+        try:
+            for level in self.start_order:
+                for name in level:
+                    self._reconcile(name)
+        finally:
+            self._initial = False
         self._check_idle()
 
     def scale(self, type_name: str, count: int) -> int:
@@ -141,7 +167,7 @@ class Supervisor:
             self._terminate(inst)
         else:
             inst.restarts += 1
-            self._spawn(inst)
+            self._launch(inst)
 
     def stop(self, name: str) -> None:
         """Stop an instance and keep it stopped (its slot stays in the formation)."""
@@ -152,6 +178,8 @@ class Supervisor:
             self._terminate(inst)
         elif inst.state is not State.STOPPED:
             inst.cancel_timers()
+            inst.port_wait = False
+            inst.detail = ""
             self._set_state(inst, State.STOPPED)
             self._check_idle()
 
@@ -164,32 +192,7 @@ class Supervisor:
         inst.fast_failures = 0
         if inst.started_at is not None:
             inst.restarts += 1
-        self._spawn(inst)
-
-    async def stop_all(self) -> None:
-        """Stop everything: SIGTERM every group, SIGKILL after the timeout, reap all, restart nothing."""
-        self.stopping_all = True
-        for inst in self.instances():
-            inst.restart_requested = False
-            if inst.alive:
-                inst.stop_requested = True
-                self._terminate(inst)
-            elif inst.state in (State.BACKOFF, State.STARTING):
-                inst.cancel_timers()
-                self._set_state(inst, State.STOPPED)
-        self._check_idle()
-        # The kill timer fires at the timeout; a process stuck in the kernel is not waited for forever.
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.wait_idle(), self.options.timeout + 3.0)
-
-    def kill_all(self) -> None:
-        """SIGKILL every process group at once (the second Ctrl-C)."""
-        self.stopping_all = True
-        for inst in self.instances():
-            inst.restart_requested = False
-            if inst.alive and inst.pid is not None:
-                inst.stop_requested = True
-                signal_group(inst.pid, signal.SIGKILL)
+        self._launch(inst)
 
     def resize(self, name: str, columns: int, rows: int) -> None:
         """Give one instance's pty a new window size (the child gets SIGWINCH)."""
@@ -197,8 +200,17 @@ class Supervisor:
         if inst.child is not None:
             resize(inst.child, (columns, rows))
 
+    def send_input(self, name: str, data: bytes) -> None:
+        """Write bytes to an instance's terminal as if typed there; InputError when it cannot take them."""
+        self._talk.send(self._get(name), data)
+
+    def tap_output(self, name: str, on_data: RawCallback, on_end: EndCallback) -> Callable[[], None]:
+        """Receive an instance's raw terminal output until it ends; returns the function that stops it."""
+        return self._talk.tap(self._get(name), on_data, on_end)
+
     def close(self) -> None:
         """Reap adopted orphans and release the watchdog once everything has been stopped."""
+        self._talk.close()
         self._reaper.stop()
         if self._watchdog is not None:
             self._watchdog.close()
@@ -226,6 +238,8 @@ class Supervisor:
             except Exception as exc:  # a subscriber bug must not take the formation down
                 if self._loop is not None:
                     self._loop.call_exception_handler({"message": "procdash subscriber failed", "exception": exc})
+        if self._has_deps and isinstance(event, ev.StateChanged) and not self._initial:
+            self._wake_dependents()
 
     def _set_state(self, inst: Instance, state: State) -> None:
         """Change an instance's state and tell subscribers."""
@@ -244,6 +258,7 @@ class Supervisor:
             port=port_for(self.base_port, index, number),
             log=LogBuffer(opts.scrollback),
             assembler=LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            stop_signal=self.type_opts(type_name).stop_signal or signal.SIGTERM,
         )
 
     def _reconcile(self, type_name: str) -> None:
@@ -259,14 +274,15 @@ class Supervisor:
                 inst = self._new_instance(type_name, number)
                 slots.append(inst)
                 self._emit(ev.Added(inst))
-                self._spawn(inst)
+                if not self._initial or self.type_opts(type_name).autostart:
+                    self._launch(inst)
             elif inst.retiring:
                 inst.retiring = False
                 inst.stop_requested = False
                 if inst.alive:
                     inst.restart_requested = True
                 else:
-                    self._spawn(inst)
+                    self._launch(inst)
         for inst in sorted(slots, key=lambda i: -i.number):
             if inst.number <= want or inst.retiring:
                 continue
@@ -285,6 +301,8 @@ class Supervisor:
         slots = self.slots[inst.type_name]
         if inst in slots:
             slots.remove(inst)
+            self._stop_probe(inst)
+            inst.port_wait = False
             inst.state = State.STOPPED
             self._emit(ev.Removed(inst))
 
@@ -294,24 +312,24 @@ class Supervisor:
         inst.cancel_timers()
         inst.retry_at = None
         inst.restart_requested = False
+        inst.detail = ""
         inst.stop_sent_at = None
         inst.killed = False
         self._set_state(inst, State.STARTING)
         opts = self.options
-        env = child_env(
-            self.base_env, self.dotenv, port=inst.port, ps=inst.name, pipes=not opts.use_pty, color=opts.color
-        )
+        use_pty = self.uses_pty(inst.type_name)
+        env = self.instance_env(inst)
         try:
             child = spawn(
                 inst.command,
                 env=env,
-                cwd=self.root,
-                use_pty=opts.use_pty,
+                cwd=self.instance_cwd(inst),
+                use_pty=use_pty,
                 size=opts.pty_size,
                 stop_signal=inst.stop_signal,
             )
         except OSError as exc:
-            message = f"procdash: cannot start {inst.name}: {spawn_failure(exc, self.root)}"
+            message = f"procdash: cannot start {inst.name}: {spawn_failure(exc, self.instance_cwd(inst))}"
             inst.log.append(message)
             self._emit(ev.Output(inst, [message]))
             inst.started_at = time.monotonic()
@@ -329,119 +347,33 @@ class Supervisor:
             on_exit=lambda: self._on_exit(inst),
             on_done=lambda returncode: self._finalize(inst, returncode),
             drain_grace=opts.drain_grace,
-            tty_assembler=None if opts.use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            tty_assembler=None if use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            on_read=lambda chunks: self._talk.after_read(inst, chunks),
         )
         inst.watch.start()
         if self._watchdog is not None:
             self._watchdog.add(child.pid)
+        if self._start_probe(inst):
+            self._emit(ev.Started(inst))  # it stays "starting" until its probe passes
+            return
         self._set_state(inst, State.RUNNING)
         self._emit(ev.Started(inst))
 
     def _publish(self, inst: Instance, lines: list[str]) -> None:
         """Store new lines in the instance's log and tell subscribers."""
         inst.log.extend(lines)
+        self._talk.lines_done(inst)
         self._emit(ev.Output(inst, lines))
-
-    def _on_exit(self, inst: Instance) -> None:
-        """The main process is reaped; background jobs left in its group would hold the output open."""
-        if inst.state is State.STOPPING:
-            # The group already has its stop signal and a kill timer: a second signal would cut its
-            # graceful stop short (apps that treat a second TERM as "force").
-            return
-        if inst.pid is not None and group_alive(inst.pid):
-            signal_group(inst.pid, inst.stop_signal)
-            signal_group(inst.pid, signal.SIGCONT)
-            inst.timers.append(self._require_loop().call_later(self.options.timeout, self._kill, inst))
-
-    def _terminate(self, inst: Instance) -> None:
-        """Send the stop signal to the instance's group once, and SIGKILL it if it outlives the timeout."""
-        if inst.child is None or inst.state is State.STOPPING:
-            return
-        timeout = self.options.timeout
-        inst.stop_sent_at = time.monotonic()
-        self._set_state(inst, State.STOPPING)
-        self._emit(ev.Stopping(inst, signal.Signals(inst.stop_signal).name, timeout))
-        signal_group(inst.child.pid, inst.stop_signal)
-        signal_group(inst.child.pid, signal.SIGCONT)
-        inst.timers.append(self._require_loop().call_later(timeout, self._kill, inst))
-
-    def _kill(self, inst: Instance) -> None:
-        """The timeout passed: SIGKILL what is left of the group (the exit line then says so)."""
-        if inst.child is not None and signal_group(inst.child.pid, signal.SIGKILL):
-            inst.killed = True
-
-    def _finalize(self, inst: Instance, returncode: int) -> None:
-        """Output drained and process reaped: record the exit and apply the restart policy."""
-        child = inst.child
-        if child is None:
-            return
-        close_child_fds(child)
-        self._reaper.scan()
-        inst.child = None
-        inst.watch = None
-        inst.pid = None
-        inst.cancel_timers()
-        if self._watchdog is not None and not group_alive(child.pid):
-            self._watchdog.remove(child.pid)
-        code, description = describe_status(returncode)
-        self._after_exit(inst, code, description)
-
-    def _after_exit(self, inst: Instance, code: int, description: str) -> None:
-        """Decide what an ended process becomes: stopped, removed, restarted, crashed, backoff or fatal."""
-        inst.exit_code = code
-        inst.exit_description = description
-        inst.exited_wall = time.time()
-        requested = inst.stop_requested or self.stopping_all
-        now = time.monotonic()
-        uptime = now - (inst.started_at or now)
-        stopped_after = None if inst.stop_sent_at is None else now - inst.stop_sent_at
-        if inst.retiring:
-            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
-            self._remove(inst)
-        elif inst.restart_requested and not self.stopping_all:
-            self._emit(ev.Exited(inst, code, description, True, True, stopped_after, inst.killed))
-            inst.restarts += 1
-            self._spawn(inst)
-        elif requested:
-            inst.state = State.STOPPED
-            self._emit(ev.Exited(inst, code, description, True, False, stopped_after, inst.killed))
-            self._emit(ev.StateChanged(inst))
-        else:
-            self._apply_policy(inst, code, description, uptime)
-        self._check_idle()
-
-    def _apply_policy(self, inst: Instance, code: int, description: str, uptime: float) -> None:
-        """Unrequested exit: restart with exponential backoff per policy, or give up as fatal."""
-        failed = code != 0
-        inst.state = State.CRASHED if failed else State.EXITED
-        if not wants_restart(self.options, failed=failed):
-            self._emit(ev.Exited(inst, code, description, False, False))
-            self._emit(ev.StateChanged(inst))
-            return
-        inst.fast_failures = count_failure(self.options, inst.fast_failures, uptime)
-        delay = backoff_delay(self.options, inst.fast_failures)
-        if delay is None:
-            inst.state = State.FATAL
-            self._emit(ev.Exited(inst, code, description, False, False))
-            self._emit(ev.Fatal(inst, inst.fast_failures))
-            self._emit(ev.StateChanged(inst))
-            return
-        inst.state = State.BACKOFF
-        inst.retry_at = time.monotonic() + delay
-        inst.timers.append(self._require_loop().call_later(delay, self._retry, inst))
-        self._emit(ev.Exited(inst, code, description, False, True))
-        self._emit(ev.Restarting(inst, delay))
-        self._emit(ev.StateChanged(inst))
-
-    def _retry(self, inst: Instance) -> None:
-        """Backoff elapsed: start the instance again."""
-        if self.stopping_all or inst.alive or inst.state is not State.BACKOFF:
-            return
-        inst.restarts += 1
-        self._spawn(inst)
+        if inst.probe is not None:
+            inst.probe.feed(lines)
 
     def _check_idle(self) -> None:
-        """Wake wait_idle() callers once nothing runs and nothing will restart."""
+        """Wake wait_idle() callers once nothing runs and nothing will restart (and every exit waiter)."""
+        if self._exit_waiters:
+            exit_waiters, self._exit_waiters = self._exit_waiters, []
+            for future in exit_waiters:
+                if not future.done():
+                    future.set_result(None)
         if self._idle_waiters and self.is_idle():
             waiters, self._idle_waiters = self._idle_waiters, []
             for future in waiters:

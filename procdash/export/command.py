@@ -72,11 +72,9 @@ def add_parser(
     parser.add_argument("-u", "--user", help="user the processes run as")
     parser.add_argument("-l", "--log", help="directory for log files (systemd, supervisord)")
     parser.add_argument(
-        "-t", "--timeout", type=seconds, default=5.0, help="seconds between SIGTERM and SIGKILL (default 5)"
+        "-t", "--timeout", type=seconds, default=None, help="seconds between SIGTERM and SIGKILL (default 5)"
     )
-    parser.add_argument(
-        "--restart", choices=RESTART_POLICIES, default="always", help="restart policy (default: always)"
-    )
+    parser.add_argument("--restart", choices=RESTART_POLICIES, default=None, help="restart policy (default: always)")
     parser.add_argument("--image", help="container image (required for kubernetes; compose builds . without it)")
     parser.set_defaults(func=run)
 
@@ -90,14 +88,21 @@ def run(args: argparse.Namespace) -> int:
             f"{args.format} writes several files: name a directory, e.g. procdash export {args.format} out"
         )
     project = load_project(
-        procfile=args.procfile, root=args.root, env=args.env, formation=args.formation, port=args.port
+        procfile=args.procfile,
+        root=args.root,
+        env=args.env,
+        formation=args.formation if args.formation is not None else args.concurrency,
+        formation_flag="-m" if args.formation is not None else "-c",
+        port=args.port,
+        options_file=args.options,
+        foreman_dir=Path.cwd(),
     )
     options = ExportOptions(
         app=args.app,
         user=args.user,
         log=Path(args.log).expanduser().absolute() if args.log is not None else None,
-        timeout=args.timeout,
-        restart=args.restart,
+        timeout=project.setting("timeout", args.timeout, 5.0),
+        restart=project.setting("restart", args.restart, "always"),
         image=args.image,
     )
     target = Path.cwd() if to_stdout else Path(args.location).expanduser().absolute()

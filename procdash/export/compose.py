@@ -10,6 +10,7 @@ from pathlib import Path, PurePath
 from procdash.core.errors import ConfigError
 from procdash.core.shell import exec_form
 from procdash.export.model import Formation, OutputFile, Rendered, clean_name, duration, refuse_option
+from procdash.export.readiness import compose_condition, exportable_probe, probe_shell
 from procdash.export.yamlout import dump_documents
 
 ENGINE = "Docker Compose"
@@ -41,14 +42,15 @@ def render(formation: Formation, target: Path) -> Rendered:
         raise ConfigError(f"--image: {options.image!r} is not an image reference")
     app = formation.app_name(ENGINE, lambda text: clean_name(text, PROJECT_INVALID, lower=True, edges="-_"))
     services: dict[str, object] = {}
+    notes: list[str] = []
     for spec in formation.types:
         service: dict[str, object] = {}
         if options.image is not None:
             service["image"] = options.image
         else:
             service["build"] = build_context(formation.root, target)
-        service["command"] = ["/bin/sh", "-c", literal_dollars(exec_form(spec.command))]
-        environment = {key: literal_dollars(value) for key, value in formation.env.items()}
+        service["command"] = ["/bin/sh", "-c", literal_dollars(spec.in_cwd(exec_form(spec.command)))]
+        environment = {key: literal_dollars(value) for key, value in formation.env_of(spec).items()}
         # Every replica has its own network namespace, so all of them listen on the type's port.
         environment["PORT"] = str(spec.port)
         environment["PS"] = spec.name
@@ -56,12 +58,33 @@ def render(formation: Formation, target: Path) -> Rendered:
         if spec.serves_port:
             service["expose"] = [str(spec.port)]
         service["deploy"] = {"replicas": spec.count}
-        service["restart"] = options.restart
+        service["restart"] = spec.restart(options)
         service["init"] = True
-        service["stop_grace_period"] = duration(options.timeout)
+        if spec.stop_signal != "TERM":
+            service["stop_signal"] = f"SIG{spec.stop_signal}" if not spec.stop_signal.isdigit() else spec.stop_signal
+        service["stop_grace_period"] = duration(spec.stop_timeout(options))
+        probe = spec.opts.ready
+        if probe is not None and exportable_probe(probe):
+            service["healthcheck"] = {
+                "test": ["CMD-SHELL", literal_dollars(probe_shell(probe, spec.probe_port))],
+                "interval": duration(probe.interval),
+                "timeout": duration(probe.timeout),
+                "retries": probe.retries,
+                "start_period": duration(probe.initial_delay),
+            }
+        elif probe is not None:
+            notes.append(f"{ENGINE}: {spec.name}'s log readiness has no health check equivalent; not exported")
+        if spec.opts.depends_on:
+            service["depends_on"] = {
+                dep: {"condition": compose_condition(cond, formation.spec(dep))}
+                for dep, cond in spec.opts.depends_on.items()
+            }
+        if not spec.opts.autostart:
+            # Compose starts a service with a profile only when asked: `docker compose --profile manual up`.
+            service["profiles"] = ["manual"]
         if options.user is not None:
             service["user"] = options.user
         services[spec.name] = service
     text = dump_documents([{"name": app, "services": services}])
     written = shlex.quote(str(target / FILE_NAME))
-    return Rendered(files=[OutputFile(FILE_NAME, text)], next_steps=[f"docker compose -f {written} up -d"])
+    return Rendered(files=[OutputFile(FILE_NAME, text)], notes=notes, next_steps=[f"docker compose -f {written} up -d"])

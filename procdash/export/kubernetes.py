@@ -8,6 +8,7 @@ from pathlib import Path
 
 from procdash.core.errors import ConfigError
 from procdash.core.shell import exec_form
+from procdash.core.typeoptions import Probe
 from procdash.export.model import (
     Formation,
     OutputFile,
@@ -17,6 +18,7 @@ from procdash.export.model import (
     refuse_option,
     whole_seconds,
 )
+from procdash.export.readiness import exportable_probe, whole
 from procdash.export.yamlout import dump_documents
 
 ENGINE = "Kubernetes"
@@ -54,10 +56,17 @@ def render(formation: Formation, target: Path) -> Rendered:
     if options.restart != "always":
         raise ConfigError(f"--restart {options.restart}: Kubernetes Deployments always restart their pods")
     security = _security_context(options.user)
-    check_env_names(formation.env, CONFIGMAP_KEY, ENGINE, "letters, digits, '-', '_' or '.'")
+    for spec in formation.types:
+        check_env_names(formation.env_of(spec), CONFIGMAP_KEY, ENGINE, "letters, digits, '-', '_' or '.'")
     app = formation.app_name(ENGINE, dns_label)
     components = _components(formation, app)
     documents: list[object] = []
+    notes: list[str] = []
+    for spec in formation.types:
+        if spec.opts.restart not in (None, "always"):
+            raise ConfigError(
+                f"{spec.name}: restart = {spec.opts.restart!r}: Kubernetes Deployments always restart their pods"
+            )
     config_name = f"{app}-env"
     if formation.env:
         documents.append(
@@ -75,15 +84,35 @@ def render(formation: Formation, target: Path) -> Rendered:
         container: dict[str, object] = {
             "name": component,
             "image": options.image,
-            "command": ["/bin/sh", "-c", literal_dollars(exec_form(spec.command))],
+            "command": ["/bin/sh", "-c", literal_dollars(spec.in_cwd(exec_form(spec.command)))],
             # Pods have their own addresses, so every replica listens on the type's port.
-            "env": [{"name": "PORT", "value": str(spec.port)}, {"name": "PS", "value": spec.name}],
+            "env": [
+                {"name": "PORT", "value": str(spec.port)},
+                {"name": "PS", "value": spec.name},
+                *({"name": key, "value": value} for key, value in spec.opts.env.items()),
+            ],
         }
         if formation.env:
             container["envFrom"] = [{"configMapRef": {"name": config_name}}]
         if spec.serves_port:
             container["ports"] = [{"containerPort": spec.port, "protocol": "TCP"}]
-        pod: dict[str, object] = {"terminationGracePeriodSeconds": whole_seconds(options.timeout)}
+        probe = spec.opts.ready
+        if probe is not None and exportable_probe(probe):
+            container["readinessProbe"] = readiness_probe(probe, spec.probe_port)
+        elif probe is not None:
+            notes.append(f"{ENGINE}: {spec.name}'s log readiness has no probe equivalent; not exported")
+        if spec.stop_signal != "TERM":
+            # The kubelet sends only SIGTERM; a preStop hook sends the type's own signal first and waits
+            # (within the grace period) for the app, PID 1 of its container, to end.
+            stop = f"kill -{spec.stop_signal} 1; while kill -0 1 2>/dev/null; do sleep 1; done"
+            container["lifecycle"] = {"preStop": {"exec": {"command": ["/bin/sh", "-c", stop]}}}
+        if spec.opts.depends_on:
+            deps = ", ".join(f"{dep} ({cond})" for dep, cond in spec.opts.depends_on.items())
+            notes.append(
+                f"{ENGINE}: {spec.name} depends on {deps}; Kubernetes has no start order, so the app must retry"
+                " until they answer (readiness probes keep traffic away meanwhile)"
+            )
+        pod: dict[str, object] = {"terminationGracePeriodSeconds": whole_seconds(spec.stop_timeout(options))}
         if security:
             pod["securityContext"] = security
         pod["containers"] = [container]
@@ -93,7 +122,8 @@ def render(formation: Formation, target: Path) -> Rendered:
                 "kind": "Deployment",
                 "metadata": {"name": name, "labels": labels},
                 "spec": {
-                    "replicas": spec.count,
+                    # autostart = false: defined, scaled up with kubectl scale when wanted.
+                    "replicas": spec.count if spec.opts.autostart else 0,
                     "selector": {"matchLabels": labels},
                     "template": {"metadata": {"labels": labels}, "spec": pod},
                 },
@@ -114,8 +144,27 @@ def render(formation: Formation, target: Path) -> Rendered:
     file_name = f"{app}.yaml"
     written = shlex.quote(str(target / file_name))
     return Rendered(
-        files=[OutputFile(file_name, dump_documents(documents))], next_steps=[f"kubectl apply -f {written}"]
+        files=[OutputFile(file_name, dump_documents(documents))],
+        notes=notes,
+        next_steps=[f"kubectl apply -f {written}"],
     )
+
+
+def readiness_probe(probe: Probe, port: int) -> dict[str, object]:
+    """A Kubernetes readinessProbe: httpGet, tcpSocket or exec, with whole-second timings."""
+    if probe.kind == "http":
+        action: dict[str, object] = {"httpGet": {"path": probe.path, "port": port}}
+    elif probe.kind == "tcp":
+        action = {"tcpSocket": {"port": port}}
+    else:
+        action = {"exec": {"command": ["/bin/sh", "-c", probe.command]}}
+    return {
+        **action,
+        "initialDelaySeconds": whole(probe.initial_delay),
+        "periodSeconds": whole(probe.interval, 1),
+        "timeoutSeconds": whole(probe.timeout, 1),
+        "failureThreshold": probe.retries,
+    }
 
 
 def _components(formation: Formation, app: str) -> dict[str, str]:

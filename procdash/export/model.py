@@ -8,12 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from procdash.core.depends import start_levels
 from procdash.core.errors import ConfigError
 from procdash.core.formation import port_for
+from procdash.core.ports import uses_port
 from procdash.core.project import Project
+from procdash.core.shell import cd_prefix
+from procdash.core.typeoptions import DEFAULT_TYPE_OPTIONS, TypeOptions, signal_name
 
-# A command "serves" a port when it reads PORT through the shell: $PORT or ${PORT...}.
-USES_PORT = re.compile(r"\$(?:PORT\b|\{PORT\b)")
 # The POSIX shell's variable names: the only keys every engine (and `export` in sh) accepts.
 SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Set per instance by procdash itself, so a value for them in .env never reaches an export.
@@ -59,11 +61,37 @@ class TypeSpec:
     index: int
     count: int
     port: int
+    opts: TypeOptions = DEFAULT_TYPE_OPTIONS  # its Procfile.toml table
+    level: int = 0  # start order: 0 depends on nothing
 
     @property
     def serves_port(self) -> bool:
-        """Whether the command reads $PORT, so an engine should expose that port."""
-        return USES_PORT.search(self.command) is not None
+        """Whether the command reads $PORT (or its probe connects to it), so an engine should expose that port."""
+        probe = self.opts.ready
+        return uses_port(self.command) or (probe is not None and probe.kind in ("tcp", "http") and probe.port is None)
+
+    @property
+    def probe_port(self) -> int:
+        """The port a tcp/http readiness probe connects to (its own, or the type's)."""
+        probe = self.opts.ready
+        return probe.port if probe is not None and probe.port is not None else self.port
+
+    def stop_timeout(self, options: ExportOptions) -> float:
+        """Seconds between the stop signal and SIGKILL: the type's stop_timeout, else -t."""
+        return self.opts.stop_timeout if self.opts.stop_timeout is not None else options.timeout
+
+    def restart(self, options: ExportOptions) -> str:
+        """The type's restart policy, else --restart."""
+        return self.opts.restart if self.opts.restart is not None else options.restart
+
+    @property
+    def stop_signal(self) -> str:
+        """The stop signal's name without SIG (TERM unless the type says otherwise)."""
+        return signal_name(self.opts.stop_signal) if self.opts.stop_signal is not None else "TERM"
+
+    def in_cwd(self, command: str) -> str:
+        """A shell command run in the type's cwd (relative to the root) for engines without a per-type one."""
+        return cd_prefix(self.opts.cwd) + command
 
     def port_of(self, number: int) -> int:
         """The Foreman port of instance ``number`` (1-based) of this type."""
@@ -85,6 +113,14 @@ class Formation:
     env: dict[str, str]
     options: ExportOptions = field(default_factory=ExportOptions)
 
+    def spec(self, name: str) -> TypeSpec:
+        """The type called ``name``."""
+        return next(t for t in self.types if t.name == name)
+
+    def env_of(self, spec: TypeSpec) -> dict[str, str]:
+        """The app's env with the type's own env (from Procfile.toml) on top."""
+        return {**self.env, **spec.opts.env}
+
     def app_name(self, engine: str, clean: Callable[[str], str]) -> str:
         """The app name made valid for ``engine``; an explicit -a that needs changing is refused."""
         cleaned = clean(self.app_source)
@@ -98,6 +134,8 @@ class Formation:
 
 def build_formation(project: Project, options: ExportOptions) -> Formation:
     """Turn a loaded project and the export options into the model every writer reads."""
+    graph = {name: opts.depends_on for name, opts in project.sidefile.types.items()}
+    level_of = {name: depth for depth, names in enumerate(start_levels(project.type_names, graph)) for name in names}
     types = [
         TypeSpec(
             name=t.name,
@@ -105,6 +143,8 @@ def build_formation(project: Project, options: ExportOptions) -> Formation:
             index=index,
             count=project.counts[t.name],
             port=port_for(project.base_port, index, 1),
+            opts=project.options_for(t.name),
+            level=level_of[t.name],
         )
         for index, t in enumerate(project.types)
     ]

@@ -26,6 +26,8 @@ ENGINE = "supervisord"
 NAME_INVALID = r"[^A-Za-z0-9_.-]"
 USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 AUTORESTART = {"always": "true", "on-failure": "unexpected", "no": "false"}
+PRIORITY_BASE = 900  # supervisord's default is 999; dependency levels step up from here
+PRIORITY_STEP = 10
 CONF_DIR = "/etc/supervisor/conf.d"  # Debian's and Ubuntu's include directory
 CONTINUATION = "\n    "
 # supervisord reads its files with inline comments on: ';' or '#' after a blank ends the value.
@@ -99,7 +101,10 @@ def render(formation: Formation, target: Path) -> Rendered:
     refuse_option(options.image, "--image", ENGINE, "it runs the commands on the host")
     if options.user is not None and USER_NAME.match(options.user) is None:
         raise ConfigError(f"-u: {options.user!r} is not a user name supervisord accepts")
-    check_env_names(formation.env, SHELL_NAME, ENGINE, "letters, digits and '_', not starting with a digit")
+    for spec in formation.types:
+        check_env_names(
+            formation.env_of(spec), SHELL_NAME, ENGINE, "letters, digits and '_', not starting with a digit"
+        )
     for key, value in formation.env.items():
         if "\r" in value:
             raise ConfigError(f"{ENGINE}: cannot export {key}: a carriage return does not survive an ini file")
@@ -116,6 +121,11 @@ def render(formation: Formation, target: Path) -> Rendered:
     if str(target) != CONF_DIR:
         steps.insert(0, f"cp {shlex.quote(str(target / f'{app}.conf'))} {CONF_DIR}/")
     notes = []
+    if any(t.opts.depends_on or t.opts.ready for t in formation.types):
+        notes.append(
+            f"{ENGINE}: start order is kept with priority=, but supervisord does not wait for a dependency to be"
+            " ready or completed before starting the next"
+        )
     if in_shell:
         notes.append(
             f"{ENGINE}: {', '.join(in_shell)} set in the command line, as environment= cannot hold their values"
@@ -133,21 +143,32 @@ def _program(formation: Formation, app: str, spec: TypeSpec, entries: dict[str, 
     exports = "".join(
         f"export {key}={percent(sh_quote(formation.env[key]))}; " for key, entry in entries.items() if entry is None
     )
+    own = {key: env_entry(key, value) for key, value in spec.opts.env.items()}
+    exports += "".join(f"export {key}={percent(sh_quote(spec.opts.env[key]))}; " for key, e in own.items() if e is None)
     script = f"PORT=$(({spec.port} + %(process_num)d - 1)); export PORT; {exports}{percent(exec_form(spec.command))}"
-    environment = [f'PS="{spec.name}.%(process_num)d"', *(entry for entry in entries.values() if entry is not None)]
+    shared = [entry for key, entry in entries.items() if entry is not None and key not in own]
+    environment = [
+        f'PS="{spec.name}.%(process_num)d"',
+        *shared,
+        *(entry for entry in own.values() if entry is not None),
+    ]
+    codes = ",".join(str(code) for code in sorted(spec.opts.success_exit_codes))
+    directory = formation.root / (spec.opts.cwd or ".")
     lines = [
         f"[program:{app}-{spec.name}]",
         f"command=/bin/sh -c {command_word(script)}",
         "process_name=%(program_name)s-%(process_num)d",
         f"numprocs={max(spec.count, 1)}",
         "numprocs_start=1",
-        f"directory={plain_value(str(formation.root), 'root directory')}",
-        # A type scaled to 0 is still defined, so `supervisorctl start` can bring it up later.
-        f"autostart={'true' if spec.count else 'false'}",
-        f"autorestart={AUTORESTART[options.restart]}",
-        "exitcodes=0",
-        "stopsignal=TERM",
-        f"stopwaitsecs={whole_seconds(options.timeout)}",
+        f"directory={plain_value(str(directory), 'working directory')}",
+        # A type scaled to 0 (or autostart = false) is still defined, so `supervisorctl start` can start it.
+        f"autostart={'true' if spec.count and spec.opts.autostart else 'false'}",
+        f"autorestart={AUTORESTART[spec.restart(options)]}",
+        f"exitcodes={codes}",
+        # Lower priorities start first and stop last: dependencies before their dependents.
+        f"priority={PRIORITY_BASE + PRIORITY_STEP * spec.level}",
+        f"stopsignal={spec.stop_signal}",
+        f"stopwaitsecs={whole_seconds(spec.stop_timeout(options))}",
         "stopasgroup=true",
         "killasgroup=true",
     ]

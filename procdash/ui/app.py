@@ -16,6 +16,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Footer
 
@@ -31,6 +32,7 @@ from procdash.ui import settings
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
+from procdash.ui.input_mode import InputModeActions
 from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics
 from procdash.ui.pane_actions import PaneActions
@@ -51,7 +53,9 @@ FLUSH_HZ = 25
 PANE_MIN_INTERVAL = 0.1
 
 
-class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling, Remembered, App[int]):
+class ProcdashApp(
+    InputModeActions, FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling, Remembered, App[int]
+):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
@@ -108,6 +112,7 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
         self._flush_timer: Timer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._flush_paused = False
+        self.init_input_mode(getattr(args, "detach_key", None))
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
@@ -230,8 +235,13 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
 
     def flush(self) -> None:
         """The one timer that moves engine state onto the screen, at most FLUSH_HZ times a second."""
-        if not self.query(ProcessTable):
-            return  # the app is shutting down: its widgets are already gone
+        try:
+            self._flush_engine_state()
+        except NoMatches:  # the screen's widgets are gone while the app shuts down: nothing to draw on
+            return
+
+    def _flush_engine_state(self) -> None:
+        """What ``flush`` does while the screen is there."""
         feed = self.feed
         if feed.structure_dirty:
             feed.structure_dirty = False
@@ -266,9 +276,12 @@ class ProcdashApp(FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling,
         feed.dirty_logs.intersection_update(shown)
         if self.mode != "all":
             feed.merged_dirty = False
+        self.flush_partials()
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
-        pending = feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty
+        pending = (
+            feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty or feed.dirty_partials
+        )
         if not pending and self._flush_timer is not None:
             # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
             self._flush_paused = True

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
         supervisor: Supervisor
         feed: DashboardFeed
+        metrics: Metrics | None
         mode: str
         timestamps: bool
         pinned: list[str]
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
         _pty_sent: dict[str, tuple[int | None, int, int]]
         _pty_guessed: dict[str, tuple[int | None, int, int]]
         sampler: StatsSampler | None
-        metrics: Metrics | None
         stats_interval: float
         _sampling: bool
         _executor: ThreadPoolExecutor | None

@@ -40,7 +40,11 @@ STATE_STYLES = {
     State.CRASHED: "bold red",
     State.BACKOFF: "bold magenta",
     State.FATAL: "bold white on red",
+    State.WAITING: "cyan",
+    State.BLOCKED: "bold red",
+    State.UNREADY: "bold yellow",
 }
+WAITING_STYLE = "bold black on cyan"
 # Short words for a type row that mixes states; the worst state colours the summary.
 _SHORT = {
     State.STARTING: "starting",
@@ -51,13 +55,19 @@ _SHORT = {
     State.CRASHED: "crashed",
     State.BACKOFF: "retry",
     State.FATAL: "fatal",
+    State.WAITING: "waiting",
+    State.BLOCKED: "blocked",
+    State.UNREADY: "unready",
 }
 _SEVERITY = [
     State.FATAL,
+    State.BLOCKED,
     State.CRASHED,
+    State.UNREADY,
     State.BACKOFF,
     State.STOPPING,
     State.STARTING,
+    State.WAITING,
     State.RUNNING,
     State.EXITED,
     State.STOPPED,
@@ -92,12 +102,17 @@ def state_words(inst: Instance) -> str:
         return f"retry in {math.ceil(wait)}s" if wait is not None else "retry soon"
     if state is State.FATAL:
         return f"fatal ({inst.exit_description})" if inst.exit_description else "fatal"
-    return str(state.value)
+    if state is State.RUNNING and inst.waiting:
+        return "ready · waiting for input" if inst.ready else "running · waiting for input"
+    if state is State.RUNNING and inst.ready:
+        return "ready ✓"
+    return inst.status_text
 
 
 def state_text(inst: Instance) -> Text:
-    """The worded state in its colour."""
-    return Text(state_words(inst), style=STATE_STYLES[inst.state])
+    """The worded state in its colour (waiting for input stands out: someone has to answer it)."""
+    style = WAITING_STYLE if inst.state is State.RUNNING and inst.waiting else STATE_STYLES[inst.state]
+    return Text(state_words(inst), style=style)
 
 
 def type_state_text(instances: Sequence[Instance], desired: int) -> Text:
@@ -169,6 +184,17 @@ def port_range(ports: Sequence[int | None]) -> str:
     if known[0] == known[-1]:
         return str(known[0])
     return f"{known[0]}-{known[-1]}"
+
+
+def port_text(assigned: int | None, listening: Sequence[int]) -> Text:
+    """The port cell: $PORT (bold green once something listens on it), then other ports the tree listens on."""
+    text = Text()
+    if assigned is not None:
+        text.append(str(assigned), style="bold green" if assigned in listening else "dim")
+    for port in listening:
+        if port != assigned:
+            text.append(f"{' ' if text else ''}{port}", style="green")
+    return text
 
 
 def formation_summary(running: dict[str, int], desired: dict[str, int]) -> str:

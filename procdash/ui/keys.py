@@ -13,6 +13,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("r", "restart", "Restart", id="restart"),
     Binding("R", "restart_failed", "Restart failed", show=False, id="restart_failed"),
     Binding("s", "stop_start", "Stop/start", id="stop_start"),
+    Binding("o", "open_browser", "Open", show=False, id="open"),
     Binding("a", "toggle_merged", "All", id="merged"),
     Binding("p", "pin", "Pin", show=False, id="pin"),
     Binding("P", "show_pinned", "Pinned", show=False, id="pinned"),
@@ -34,6 +35,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("v", "select_lines", "Select", show=False, id="select"),
     Binding("ctrl+s", "save_pane", "Save log", show=False, id="save"),
     Binding("t", "toggle_timestamps", "Times", show=False, id="timestamps"),
+    Binding("i", "input_mode", "Input", id="input"),
+    Binding("I", "connect_terminal", "Connect", show=False, id="connect"),
 ]
 
 # What a focused log pane offers in the footer; they run the app's actions (the app has the same keys).
@@ -68,6 +71,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("r", "restart the selected instance (on a type row: all its instances)"),
             ("R", "restart every crashed or fatal instance"),
             ("s", "stop the selected instance or type, or start it again"),
+            ("o", "open the selected instance's http://127.0.0.1:PORT/ in the browser"),
             ("↑ ↓  j k", "select a row (the panes show the selected type)"),
             ("C  M  N  S", "sort by CPU, memory, name or state (again: reversed, a third time: Procfile order)"),
             ("ctrl+f", "show only the rows whose name contains what you type"),
@@ -101,6 +105,14 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("ctrl+s", "save the pane's log to procdash-NAME-DATE-TIME.log in the project directory"),
             ("t", "timestamps on/off in every pane: the time each line arrived"),
             ("↑ ↓ pgup pgdn home end", "scroll; the mouse wheel scrolls too"),
+        ],
+    ),
+    (
+        "Talking to a process",
+        [
+            ("i", "input mode: every key goes to the focused or selected process (its pty)"),
+            ("ctrl+]", "leave input mode or a connected terminal (--detach-key changes it)"),
+            ("I", "connect the real terminal to the process (vim, htop, debuggers); ctrl+] returns"),
         ],
     ),
     (

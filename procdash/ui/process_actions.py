@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import webbrowser
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -13,6 +14,8 @@ from procdash.ui.base import DashboardBase
 from procdash.ui.widgets.prompt_bar import PromptBar
 
 FAILED_STATES = (State.CRASHED, State.FATAL)
+# Not running, but on the way to it: s cancels these rather than starting again.
+HELD_STATES = (State.BACKOFF, State.STARTING, State.WAITING, State.BLOCKED)
 
 
 class ProcessActions(DashboardBase):
@@ -81,6 +84,27 @@ class ProcessActions(DashboardBase):
         """ctrl+f: show only the rows whose name contains what is typed (empty: every row)."""
         self.query_one(PromptBar).open("rows", "by name", self.order.name_filter)
 
+    def action_open_browser(self) -> None:
+        """o: open the selected instance's web page (the port it listens on, else its $PORT)."""
+        names = self.selected_names()
+        inst = self.supervisor.find(names[0]) if names else None
+        if inst is None:
+            self.notify("select a process to open", timeout=2)
+            return
+        usage = self.metrics.usage(inst.name) if self.metrics is not None else None
+        listening: tuple[int, ...] = usage.ports if usage is not None else ()
+        port = inst.port if inst.port is not None and (inst.port in listening or not listening) else None
+        if port is None and listening:
+            port = listening[0]
+        if port is None:
+            self.notify(f"{inst.name} has no port", timeout=2)
+            return
+        url = f"http://127.0.0.1:{port}/"
+        if open_url(url):
+            self.notify(f"opened {url}", timeout=2)
+        else:
+            self.notify(f"no browser to open {url}", severity="warning")
+
     def action_stop_start(self) -> None:
         """s: stop what runs of the selection, or start it when nothing of it runs."""
         key = self.table.selected_key
@@ -89,7 +113,15 @@ class ProcessActions(DashboardBase):
             self.scale_to(tablerows.parse_key(key)[1], 1)
             return
         insts = [inst for name in names if (inst := self.supervisor.find(name)) is not None]
-        if any(inst.alive or inst.state in (State.BACKOFF, State.STARTING) for inst in insts):
+        if any(inst.alive or inst.state in HELD_STATES for inst in insts):
             self.stop_names(names)
         else:
             self.start_names(names)
+
+
+def open_url(url: str) -> bool:
+    """Open a URL with the ``webbrowser`` module; False when it finds no browser."""
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False

@@ -220,7 +220,7 @@ def _instance_row(
         {
             "name": name,
             "pid": _cell(str(inst.pid) if inst.pid else "", right=True),
-            "port": _cell(str(inst.port) if inst.port is not None else "", "dim"),
+            "port": fmt.port_text(inst.port, usage.ports if usage else ()),
             "state": fmt.state_text(inst),
             "uptime": _cell(fmt.duration(inst.uptime), right=True),
             "restarts": _cell(str(inst.restarts or ""), "yellow" if inst.restarts else "", right=True),

@@ -258,3 +258,22 @@ def test_status_shows_cpu_and_memory_when_headless_samples(tmp_path: Path, env: 
         assert web["rss"] > 100_000 and web["cpu"] is not None and status(formation)["sampled"]
         human = ctl("status", cwd=tmp_path, env=formation.env).stdout.splitlines()
         assert human[2].split()[-1] != "-"
+
+
+def test_ctl_finds_the_procdash_of_the_procfile_that_dotenv_names(tmp_path: Path, env: dict[str, str]) -> None:
+    write(tmp_path / "Procfile.dev", "dev: sleep 300\n")
+    write(tmp_path / ".env", "PROCFILE=Procfile.dev\n")
+    proc = subprocess.Popen(
+        [*PROCDASH, "start", "--headless", "-t", "3"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    formation = Running(proc, tmp_path / "Procfile.dev", env)
+    try:
+        formation.wait_listening()
+        assert [inst["name"] for inst in status(formation)["instances"]] == ["dev.1"]
+    finally:
+        formation.stop()

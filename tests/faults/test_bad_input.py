@@ -69,8 +69,8 @@ CASES: dict[str, Case] = {
     "formation-no-name": Case(("-m", "=2"), "-m: expected NAME=COUNT"),
     "formation-too-many": Case(("-m", "web=1001"), "-m web: count 1001 is more than 1000"),
     "formation-all-bad": Case(("-m", "all=many"), "-m all: count must be a whole number"),
-    "formation-honcho-flag": Case(("-c", "worker=1.5"), "-m worker: count must be a whole number"),
-    "formation-flag-without-value": Case(("-m",), "argument -m/-c/--formation/--concurrency: expected one argument"),
+    "formation-honcho-flag": Case(("-c", "worker=1.5"), "-c worker: count must be a whole number"),
+    "formation-flag-without-value": Case(("-m",), "argument -m/--formation: expected one argument"),
     "type-argument-unknown": Case(("start", "nosuch"), "unknown process type 'nosuch'"),
     # ports
     "port-not-a-number": Case(("-p", "http"), "-p: port must be a number"),
@@ -109,8 +109,50 @@ CASES: dict[str, Case] = {
     "root-is-a-file": Case(("-d", "afile"), "afile: -d: no such directory", files={"afile": "x"}),
     "root-without-procfile": Case(("-d", "empty"), "Procfile: no such file", dirs=("empty",)),
     "root-unreadable": Case(
-        ("-d", "locked"), "Procfile: cannot read: Permission denied", dirs=("locked",), unreadable=("locked",)
+        ("-d", "locked"),
+        "locked/.env: cannot read env file: Permission denied",
+        dirs=("locked",),
+        unreadable=("locked",),
     ),
+    # Procfile.toml and .foreman
+    "options-unknown-key": Case(
+        (),
+        "Procfile.toml:2: web.restrat: unknown key (did you mean restart?)",
+        files={"Procfile.toml": "[web]\nrestrat = 1\n"},
+    ),
+    "options-wrong-type": Case(
+        (),
+        "Procfile.toml:3: worker.count: expected a whole number",
+        files={"Procfile.toml": "[web]\n[worker]\ncount = 'x'\n"},
+    ),
+    "options-unknown-type": Case(
+        (),
+        "Procfile.toml:1: wbe: no process type 'wbe' in the Procfile (did you mean web?)",
+        files={"Procfile.toml": "[wbe]\n"},
+    ),
+    "options-cycle": Case(
+        (),
+        "Procfile.toml:2: web.depends_on: dependency cycle: web -> worker -> web",
+        files={"Procfile.toml": "[web]\ndepends_on = ['worker']\n[worker]\ndepends_on = ['web']\n"},
+    ),
+    "options-bad-toml": Case((), "Procfile.toml:2: invalid TOML", files={"Procfile.toml": "[web]\nrestart = \n"}),
+    "options-bad-probe": Case(
+        (),
+        "Procfile.toml:1: web.ready.interval: expected a positive number",
+        files={"Procfile.toml": "web.ready = { tcp = 1, interval = 0 }\n"},
+    ),
+    "options-invalid-utf8": Case((), "Procfile.toml:1: is not valid UTF-8", files={"Procfile.toml": b"\xff = 1\n"}),
+    "options-flag-missing": Case(("--options", "nope.toml"), "nope.toml: no such options file"),
+    "options-default-bad": Case(
+        (),
+        "Procfile.toml:1: timeout: expected a non-negative number of seconds",
+        files={"Procfile.toml": "timeout = -2\n"},
+    ),
+    "options-formation-bad": Case(
+        (), "Procfile.toml:1: formation: unknown process type 'wbe'", files={"Procfile.toml": "formation = 'wbe=1'\n"}
+    ),
+    "foreman-bad-yaml": Case((), ".foreman:2: invalid YAML", files={".foreman": "port: [\n"}),
+    "foreman-bad-timeout": Case((), ".foreman:1: timeout: expected seconds", files={".foreman": "timeout: later\n"}),
     # other commands read the same input the same way
     "check-duplicate": Case(("check",), "Procfile:2: duplicate", files={"Procfile": "web: a\nweb: b\n"}),
     "run-without-command": Case(("run",), "run: expected a command"),
@@ -174,7 +216,7 @@ def test_bad_input_is_one_line_exit_2_and_starts_nothing(tmp_path: Path, name: s
 def test_corpus_is_large_and_covers_every_area() -> None:
     areas = {name.split("-")[0] for name in CASES}
     assert len(CASES) >= 30
-    assert {"procfile", "env", "formation", "port", "timeout", "root", "flag"} <= areas
+    assert {"procfile", "env", "formation", "port", "timeout", "root", "flag", "options", "foreman"} <= areas
 
 
 # ----- runtime trouble: the instance shows it, procdash does not crash --------------------------------

@@ -74,7 +74,7 @@ def test_a_file_just_under_the_cap_is_read(tmp_path: Path) -> None:
     (tmp_path / "Procfile").write_bytes(body + GOOD.encode())
     result = run(["check"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "valid" in result.stdout
+    assert "Valid procfile detected (web)" in result.stderr
 
 
 def test_procdash_run_refuses_a_special_env_file(tmp_path: Path) -> None:
@@ -82,3 +82,14 @@ def test_procdash_run_refuses_a_special_env_file(tmp_path: Path) -> None:
     assert_refused(
         run(["run", "-e", "/dev/zero", "touch", "started-run"], tmp_path), "/dev/zero: is not a regular", tmp_path
     )
+
+
+@pytest.mark.parametrize("name", ["Procfile.toml", ".foreman"])
+def test_an_options_file_that_is_a_fifo_or_too_large_is_refused(tmp_path: Path, name: str) -> None:
+    (tmp_path / "Procfile").write_text(GOOD)
+    os.mkfifo(tmp_path / name)
+    assert_refused(run(["start"], tmp_path), f"{name}: is not a regular file (a FIFO)", tmp_path)
+    (tmp_path / name).unlink()
+    with open(tmp_path / name, "a") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    assert_refused(run(["start"], tmp_path), f"{name}: is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", tmp_path)

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from procdash.ui.widgets.logmodel import Log
 from procdash.ui.widgets.logview import LogView
+from procdash.ui.widgets.partial_row import PartialRow
 
 MERGED = "all"
 # Narrower than this and a pane is unreadable: the grid puts fewer panes per row instead.
@@ -37,6 +38,7 @@ class LogPane(Vertical):
         self.key = key
         self.view = LogView(buffer)
         self._sources_version = getattr(buffer, "version", 0)
+        self.partial_row = PartialRow()  # the unfinished line under the log (a prompt, a progress bar)
         self.search_term: str | None = None
         self.filter_term: str | None = None
         self.matches = 0
@@ -62,8 +64,9 @@ class LogPane(Vertical):
         self.post_message(self.Focused(self))
 
     def compose(self) -> ComposeResult:
-        """The log view fills the pane."""
+        """The log view fills the pane; the provisional row sits under it when there is one."""
         yield self.view
+        yield self.partial_row
 
     def set_buffer(self, buffer: Log) -> None:
         """Show another buffer."""

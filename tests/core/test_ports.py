@@ -1,0 +1,139 @@
+"""Listening ports from /proc matched to process trees, the port holder, and port-in-use before a start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from procdash.core import events as ev
+from procdash.core.instance import State
+from procdash.core.ports import listening_sockets, port_holder, tree_ports, uses_port
+from procdash.core.stats import NO_USAGE, StatsSampler, live_roots
+from procdash.core.supervisor import Supervisor
+from tests.core.test_depends import free_base, inst, make, notices, run
+from tests.helpers import wait_until, wait_until_sync
+
+LISTEN = (
+    "import socket, sys, time\n"
+    "s = socket.socket(socket.AF_INET6 if sys.argv[2] == '6' else socket.AF_INET)\n"
+    "s.bind(('::1' if sys.argv[2] == '6' else '127.0.0.1', int(sys.argv[1]))); s.listen()\n"
+    "print('listening', flush=True); time.sleep(60)\n"
+)
+
+
+def listener(port: int, family: str = "4") -> subprocess.Popen[bytes]:
+    """A real process listening on ``port`` (IPv4 or IPv6), once it says so."""
+    proc = subprocess.Popen([sys.executable, "-c", LISTEN, str(port), family], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"listening\n"
+    return proc
+
+
+def test_listening_table_and_tree_ports_see_ipv4_and_ipv6_listeners() -> None:
+    base = free_base(2)
+    four, six = listener(base), listener(base + 100, "6")
+    try:
+        sockets = listening_sockets()
+        assert base in sockets.values() and base + 100 in sockets.values()
+        assert tree_ports([four.pid], sockets) == (base,)
+        assert tree_ports([six.pid], sockets) == (base + 100,)
+        assert tree_ports([os.getpid()], sockets) == ()
+        holder = port_holder(base)
+        assert holder is not None and holder.pid == four.pid
+        assert holder.describe().startswith(f"pid {four.pid} (") and "socket" in holder.describe()
+        assert port_holder(base + 1) is None
+    finally:
+        for proc in (four, six):
+            proc.kill()
+            proc.wait()
+
+
+def test_uses_port() -> None:
+    assert uses_port("rails s -p $PORT") and uses_port("serve --port=${PORT:-3000}")
+    assert not uses_port("sleep 1") and not uses_port("echo $PORTS")
+
+
+def test_sampler_reports_the_ports_each_instance_tree_listens_on(tmp_path: Path) -> None:
+    script = tmp_path / "l.py"
+    script.write_text(LISTEN)
+    sup = make({"web": f"sh -c '{sys.executable} {script} $PORT 4'", "idle": "sleep 30"}, {}, root=tmp_path)
+
+    async def body(sup: Supervisor) -> None:
+        web = inst(sup, "web.1")
+        sampler = StatsSampler()
+
+        def ports() -> tuple[int, ...]:
+            return sampler.sample(live_roots(sup.instances())).instances.get("web.1", NO_USAGE).ports
+
+        await wait_until(lambda: ports() == (web.port,))
+        assert sampler.sample(live_roots(sup.instances())).instances["idle.1"].ports == ()
+
+    run(sup, body)
+
+
+def test_an_instance_whose_port_is_taken_says_who_holds_it_and_starts_once_free(tmp_path: Path) -> None:
+    sup = make({"web": "exec sleep 30 # $PORT", "worker": "sleep 30"}, {}, root=tmp_path)
+    holder = listener(sup.base_port)
+
+    async def body(sup: Supervisor) -> None:
+        web = inst(sup, "web.1")
+        assert web.state is State.BLOCKED and web.pid is None
+        assert web.status_text.startswith(f"port {sup.base_port} is in use by pid {holder.pid} (")
+        await wait_until(lambda: inst(sup, "worker.1").alive)  # a type that does not read $PORT is not checked
+        holder.kill()
+        holder.wait()
+        await wait_until(lambda: web.alive, timeout=5)
+
+    try:
+        events = run(sup, body)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sum(1 for text in notices(events) if text.startswith(f"web.1: port {sup.base_port} is in use by pid")) == 1
+    assert any(isinstance(e, ev.Started) and e.instance.name == "web.1" for e in events)
+
+
+def test_headless_line_names_the_holder(tmp_path: Path) -> None:
+    base = free_base(1)
+    holder = listener(base)
+    (tmp_path / "Procfile").write_text("web: exec sleep 30 # $PORT\n")
+    try:
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "procdash"),
+                "--headless",
+                "--no-control",
+                "-p",
+                str(base),
+                "--no-timestamp",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        proc.terminate()
+        proc.communicate(timeout=10)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert line.startswith(f"system | web.1: port {base} is in use by pid {holder.pid} (")
+    wait_until_sync(lambda: port_holder(base) is None)
+
+
+def test_netlink_and_proc_tables_agree() -> None:
+    from procdash.core.ports import listening_from_tables
+
+    base = free_base(2)
+    four, six = listener(base), listener(base + 100, "6")
+    try:
+        fast, slow = listening_sockets(), listening_from_tables()
+        # other programs on the machine may open or close sockets in between: compare ours
+        ours = {inode: port for inode, port in fast.items() if port in (base, base + 100)}
+        assert len(ours) == 2 and ours == {inode: port for inode, port in slow.items() if port in (base, base + 100)}
+    finally:
+        for proc in (four, six):
+            proc.kill()
+            proc.wait()
