@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import math
 import signal
 import time
@@ -152,6 +153,12 @@ class ProcdashApp(
         self.apply_settings()
         self.flush()
         self.table.focus()
+        # Everything built so far (Textual, the widgets, the formation) lives as long as the app: keep it
+        # out of the collector's passes. A flood makes many short-lived objects (Textual keeps several
+        # caches per drawn strip), and with the default thresholds full passes over them stalled a key for
+        # 50-200 ms (measured with bench/dashboard.py); collecting less often keeps each pause short.
+        gc.freeze()
+        gc.set_threshold(10_000, 50, 100)
 
     async def on_unmount(self) -> None:
         """Backstop: whatever way the app ends, no process outlives it."""

@@ -31,8 +31,10 @@ class LogModel:
     Rows here count from the first shown line; the view adds ``header`` (the "lines dropped" notice).
     """
 
-    LINE_CACHE = 2048
-    STRIP_CACHE = 2048
+    # A few screens of drawn lines. Each cached Strip carries Textual's own per-strip caches (a handful of
+    # container objects), so a bigger cache mostly buys longer garbage-collector passes under a flood.
+    LINE_CACHE = 256
+    STRIP_CACHE = 256
 
     def __init__(self) -> None:
         self.buffer: Log | None = None
