@@ -31,6 +31,8 @@ class ArrivalClock:
         return first
 
 
+_now = time.time
+
 # One clock for the whole process: every instance's buffer shares it, so their lines merge in order.
 ARRIVALS = ArrivalClock()
 
@@ -75,9 +77,11 @@ class LogBuffer:
         batch = lines if isinstance(lines, list) else list(lines)
         if not batch:
             return
+        clock = self.clock
         self._mark_seq.append(self.next_seq)
-        self._mark_arrival.append(self.clock.take(len(batch)))
-        self._mark_time.append(time.time())
+        self._mark_arrival.append(clock.next)
+        clock.next += len(batch)  # ArrivalClock.take, inlined: this runs once per read
+        self._mark_time.append(_now())
         ring = self._ring
         cap = self.capacity
         self.next_seq += len(batch)
@@ -107,7 +111,8 @@ class LogBuffer:
             self._head = (head + count) % cap
         if self._chars > self.max_chars:
             self._shed()
-        if len(self._mark_seq) - self._mark_lo > 1 and self._mark_seq[self._mark_lo + 1] <= self.first_seq:
+        lo = self._mark_lo + 1
+        if lo < len(self._mark_seq) and self._mark_seq[lo] <= self.next_seq - len(self._ring) + self._emptied:
             self._trim_marks()
 
     def _trim_marks(self) -> None:
