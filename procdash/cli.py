@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from procdash import __version__
+from procdash import __version__, editloop
 from procdash.core.errors import ConfigError
 from procdash.core.project import Project, load_project
 from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
@@ -134,6 +134,7 @@ def build_parser() -> Parser:
         metavar="SECONDS",
         help="how often CPU and memory are sampled (default 1)",
     )
+    editloop.add_start_options(start)
     start.set_defaults(func=cmd_start)
 
     check = sub.add_parser("check", parents=[common], help="validate the Procfile and show the formation")
@@ -211,7 +212,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         pty_size=pty_size,
     )
     supervisor = Supervisor.from_project(project, options)
-    services = start_services(args, project, dashboard=dashboard)
+    loop_services = editloop.services(args, project, supervisor)
+    services = start_services(args, project, dashboard=dashboard) + loop_services
     if dashboard:
         app_module = importlib.import_module("procdash.ui.app")
         finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)

@@ -195,6 +195,16 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         if inst.child is not None:
             resize(inst.child, (columns, rows))
 
+    def announce(self, text: str, inst: Instance | None = None) -> None:
+        """Tell every subscriber something procdash itself has to say (a Notice)."""
+        self._emit(ev.Notice(text, inst))
+
+    def announce_threadsafe(self, text: str) -> None:
+        """announce() from another thread (a log writer): it runs on the supervisor's loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.announce, text)
+
     def close(self) -> None:
         """Reap adopted orphans and release the watchdog once everything has been stopped."""
         self._reaper.stop()
