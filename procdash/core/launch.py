@@ -40,6 +40,7 @@ class LaunchMixin:
     _waking: bool
     _wake_again: bool
     _watchdog: Watchdog | None
+    _ending_probes: set[asyncio.Task[None]]
 
     if TYPE_CHECKING:  # provided by Supervisor
 
@@ -209,7 +210,11 @@ class LaunchMixin:
     def _stop_probe(self, inst: Instance) -> None:
         """The process ended or is being stopped: no more probing; readiness is gone with it."""
         if inst.probe is not None:
-            inst.probe.cancel()
+            task = inst.probe.cancel()
+            if task is not None:
+                # An exec probe may be killing and reaping its command; stop_all waits for that.
+                self._ending_probes.add(task)
+                task.add_done_callback(self._ending_probes.discard)
             inst.probe = None
         if inst.ready is not None:
             inst.ready = False

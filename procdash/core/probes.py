@@ -56,11 +56,13 @@ class ProbeRunner:
         self._started_at = time.monotonic()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def cancel(self) -> None:
-        """Stop probing (the process ended or is being stopped)."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    def cancel(self) -> asyncio.Task[None] | None:
+        """Stop probing (the process ended or is being stopped); returns the task still winding down."""
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return None
+        task.cancel()
+        return task
 
     def feed(self, lines: list[str]) -> None:
         """Log probe: look for the pattern in new output lines."""

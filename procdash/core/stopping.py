@@ -26,6 +26,7 @@ class StoppingMixin:
     start_order: list[list[str]]
     slots: dict[str, list[Instance]]
     _exit_waiters: list[asyncio.Future[None]]
+    _ending_probes: set[asyncio.Task[None]]
 
     if TYPE_CHECKING:  # provided by Supervisor and LaunchMixin
 
@@ -67,6 +68,9 @@ class StoppingMixin:
                     await asyncio.wait_for(self._wait_ended(batch), grace)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.wait_idle(), max(bound, 3.0))
+        if self._ending_probes:
+            # Cancelled exec probes kill and reap their command before the guardian is released.
+            await asyncio.wait(set(self._ending_probes), timeout=2.0)
 
     def kill_all(self) -> None:
         """SIGKILL every process group at once (the second Ctrl-C)."""

@@ -70,6 +70,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._exit_waiters: list[asyncio.Future[None]] = []  # woken after every exit
+        self._ending_probes: set[asyncio.Task[None]] = set()
         # After procdash dies the guardian waits as long as the slowest type may take to stop.
         longest = max([self.options.timeout, *(o.stop_timeout or 0.0 for o in self.type_options.values())])
         self._watchdog = Watchdog(longest) if self.options.watchdog else None
