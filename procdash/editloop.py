@@ -7,8 +7,28 @@ from pathlib import Path
 
 from procdash.core.logfiles import DEFAULT_KEEP, DEFAULT_MAX_SIZE, LogFiles, LogSettings
 from procdash.core.project import Project
+from procdash.core.rolling import RollingRestarter
 from procdash.core.supervisor import Supervisor
+from procdash.core.watcher import ChangeRouter, FileWatcher, rules_for
 from procdash.headless import Service
+
+
+class Watching:
+    """The watch Service: one FileWatcher for the formation, restarting types through a RollingRestarter."""
+
+    def __init__(self, project: Project, supervisor: Supervisor, ignored: tuple[Path, ...]) -> None:
+        self.restarter = RollingRestarter(supervisor)
+        self.router = ChangeRouter(project.root, rules_for(project.sidefile.types), self.restarter.request, ignored)
+        self.watcher = FileWatcher(self.router)
+
+    async def start(self, supervisor: Supervisor) -> None:
+        """Begin watching."""
+        await self.watcher.start(supervisor)
+
+    async def stop(self) -> None:
+        """Stop watching and cancel any roll under way."""
+        await self.watcher.stop()
+        await self.restarter.close()
 
 
 def add_start_options(start: argparse.ArgumentParser) -> None:
@@ -52,4 +72,7 @@ def services(args: argparse.Namespace, project: Project, supervisor: Supervisor)
         logs = LogFiles(settings)
         logs.attach(supervisor)
         found.append(logs)
+    if not getattr(args, "no_watch", False) and any(opts.watch for opts in project.sidefile.types.values()):
+        ignored = tuple(p for p in (settings.directory, *(settings.type_files or {}).values()) if p is not None)
+        found.append(Watching(project, supervisor, ignored))
     return found

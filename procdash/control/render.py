@@ -81,6 +81,9 @@ def status_text(reply: dict[str, Any]) -> str:
     idle = [name for name, count in desired.items() if count == 0 and not any(i.get("type") == name for i in instances)]
     if idle:
         lines.append(f"scaled to 0: {', '.join(idle)}")
+    for inst in instances:
+        if inst.get("reason") and inst.get("restarts"):
+            lines.append(f"{inst.get('name')} last restarted by procdash: {inst.get('reason')}")
     if not instances and not idle:
         lines.append("no processes")
     return "\n".join(lines)

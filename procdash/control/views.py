@@ -55,6 +55,7 @@ def instance_view(inst: Instance, usage: UsageSnapshot | None = None) -> JSONObj
         "ready": inst.ready,
         "detail": inst.detail or None,
         "status": inst.status_text,
+        "reason": inst.reason or None,
         "log_seq": inst.log.next_seq,
     }
 

@@ -64,6 +64,7 @@ class Instance:
     detail: str = ""  # why it waits, is blocked or unready: "waiting for db (ready)"
     stop_sent_at: float | None = None  # time.monotonic() when procdash sent the current run its stop signal
     killed: bool = False  # the current run outlived its stop timeout and was SIGKILLed
+    reason: str = ""  # why procdash last restarted it on its own ("src/app.py changed")
     # What the supervisor intends; private to it.
     child: Child | None = field(default=None, repr=False)
     retiring: bool = False
@@ -108,6 +109,8 @@ class Instance:
         """The state as the table, the headless lines and ``ctl status`` show it: "ready", "waiting for db (ready)"."""
         if self.detail and self.state in (State.WAITING, State.BLOCKED, State.UNREADY):
             return self.detail
+        if self.reason and self.state in (State.STOPPING, State.STARTING):
+            return f"restarting: {self.reason}"
         if self.state is State.RUNNING and self.ready:
             return "ready"
         return self.state.value

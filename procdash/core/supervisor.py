@@ -151,11 +151,15 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         self._check_idle()
         return count
 
-    def restart(self, name: str) -> None:
-        """Restart an instance now: stop it if running, skip any backoff, clear a fatal state."""
+    def restart(self, name: str, *, reason: str = "") -> None:
+        """Restart an instance now: stop it if running, skip any backoff, clear a fatal state.
+
+        ``reason`` ("src/app.py changed") shows in its status until the new run is up.
+        """
         inst = self._get(name)
         if inst.retiring:
             return
+        inst.reason = reason
         inst.fast_failures = 0
         inst.stop_requested = False
         if inst.alive:
