@@ -214,6 +214,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     supervisor = Supervisor.from_project(project, options)
     loop_services = editloop.services(args, project, supervisor)
     services = start_services(args, project, dashboard=dashboard) + loop_services
+    editloop.connect(services)
     if dashboard:
         app_module = importlib.import_module("procdash.ui.app")
         finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)

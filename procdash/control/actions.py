@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from procdash.control import protocol as p
 from procdash.control.views import UsageSnapshot, instance_view
 from procdash.core.errors import ConfigError
 from procdash.core.instance import Instance
+from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
 GLOB_CHARS = frozenset("*?[")
@@ -78,8 +80,8 @@ def status(
     )
 
 
-def scale(supervisor: Supervisor, request: p.Scale) -> p.JSONObject:
-    """Apply absolute or relative counts once every type named is known to exist."""
+def scale(supervisor: Supervisor, request: p.Scale, save: Callable[[], str] | None = None) -> p.JSONObject:
+    """Apply absolute or relative counts once every type named is known to exist; ``save`` writes them down."""
     for change in request.changes:
         if change.type_name not in supervisor.desired:
             known = ", ".join(supervisor.desired)
@@ -91,7 +93,32 @@ def scale(supervisor: Supervisor, request: p.Scale) -> p.JSONObject:
             supervisor.scale(change.type_name, min(max(0, wanted), p.MAX_SCALE))
         except ConfigError as exc:
             raise p.ProtocolError(p.FAILED, str(exc), request.id) from None
-    return p.ok(request.id, desired=dict(supervisor.desired))
+    if not request.save:
+        return p.ok(request.id, desired=dict(supervisor.desired))
+    if save is None:
+        raise p.ProtocolError(p.FAILED, "this procdash cannot save its formation", request.id)
+    try:
+        saved = save()
+    except ConfigError as exc:
+        raise p.ProtocolError(p.FAILED, f"scaled, but not saved: {exc}", request.id) from None
+    return p.ok(request.id, desired=dict(supervisor.desired), saved=saved)
+
+
+def reload(request: p.Reload, hook: Callable[[], ReloadResult] | None) -> p.JSONObject:
+    """Re-read the project's files; a file that does not parse is an error and changes nothing."""
+    if hook is None:
+        raise p.ProtocolError(p.FAILED, "this procdash cannot reload", request.id)
+    result = hook()
+    if result.error is not None:
+        raise p.ProtocolError(p.FAILED, result.summary(), request.id)
+    return p.ok(
+        request.id,
+        added=result.added,
+        removed=result.removed,
+        changed=result.changed,
+        kept=result.kept,
+        summary=result.summary(),
+    )
 
 
 def control(supervisor: Supervisor, request: p.Control) -> p.JSONObject:

@@ -28,7 +28,7 @@ BUSY = "busy"
 
 Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
-COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "quit")
+COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "reload", "quit")
 _SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
 
 JSONObject = dict[str, Any]
@@ -74,6 +74,7 @@ class Scale:
 
     changes: tuple[ScaleChange, ...]
     id: RequestId = None
+    save: bool = False  # then write the resulting formation into Procfile.toml
 
 
 @dataclass(frozen=True)
@@ -104,13 +105,20 @@ class Subscribe:
 
 
 @dataclass(frozen=True)
+class Reload:
+    """Re-read the Procfile, Procfile.toml and .env files and apply what changed."""
+
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
 class Quit:
     """Stop every process and end procdash."""
 
     id: RequestId = None
 
 
-Request = Info | Status | Scale | Control | Logs | Subscribe | Quit
+Request = Info | Status | Scale | Control | Logs | Subscribe | Reload | Quit
 
 
 @dataclass
@@ -226,7 +234,7 @@ def parse_request(line: bytes) -> Request:
     elif command == "status":
         request = Status(request_id)
     elif command == "scale":
-        request = Scale(_scale_changes(fields), request_id)
+        request = Scale(_scale_changes(fields), request_id, fields.boolean("save", False))
     elif command in ACTIONS:
         action: Action = "restart" if command == "restart" else "stop" if command == "stop" else "start"
         request = Control(action, fields.names("targets"), request_id)
@@ -236,6 +244,8 @@ def parse_request(line: bytes) -> Request:
         request = Logs(name, lines, fields.boolean("follow", False), request_id)
     elif command == "subscribe":
         request = Subscribe(fields.boolean("logs", True), request_id)
+    elif command == "reload":
+        request = Reload(request_id)
     elif command == "quit":
         request = Quit(request_id)
     else:

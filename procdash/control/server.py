@@ -16,6 +16,7 @@ from procdash.control.views import UsageSnapshot, UsageSource, event_view
 from procdash.core import events as ev
 from procdash.core.errors import ConfigError
 from procdash.core.instance import Instance
+from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
 MAX_CLIENTS = 64
@@ -113,6 +114,9 @@ class ControlServer:
         self.usage = usage
         # What ``quit`` does; the default stops every process, which ends headless mode. The dashboard sets it.
         self.on_quit = on_quit
+        # ``reload`` and ``scale --save``, given by the edit-run loop (procdash.editloop.connect).
+        self.on_reload: Callable[[], ReloadResult] | None = None
+        self.on_save: Callable[[], str] | None = None
         self.max_clients = max_clients
         self.write_limit = write_limit
         self.info: actions.ServerInfo | None = None
@@ -257,7 +261,9 @@ class ControlServer:
         elif isinstance(request, p.Status):
             conn.send(p.encode(actions.status(supervisor, self.info, request.id, self._usage())))
         elif isinstance(request, p.Scale):
-            conn.send(p.encode(actions.scale(supervisor, request)))
+            conn.send(p.encode(actions.scale(supervisor, request, self.on_save)))
+        elif isinstance(request, p.Reload):
+            conn.send(p.encode(actions.reload(request, self.on_reload)))
         elif isinstance(request, p.Control):
             conn.send(p.encode(actions.control(supervisor, request)))
         elif isinstance(request, p.Logs):

@@ -28,6 +28,7 @@ from procdash.core.supervisor import Supervisor
 from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
+from procdash.ui.editloop_actions import EditLoopActions
 from procdash.ui.feed import DashboardFeed
 from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics, MetricsSampled, collect
@@ -47,7 +48,7 @@ FLUSH_HZ = 25
 PANE_MIN_INTERVAL = 0.1
 
 
-class ProcdashApp(ProcessActions, ViewActions, PaneActions, App[int]):
+class ProcdashApp(ProcessActions, ViewActions, PaneActions, EditLoopActions, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.

@@ -52,11 +52,11 @@ def formation(tmp_path: Path, procfile: str, options: str, formation: str | None
     return sup
 
 
-def run(sup: Supervisor, body: Callable[[Supervisor, editloop.Watching], Awaitable[None]]) -> None:
+def run(sup: Supervisor, body: Callable[[Supervisor, editloop.EditLoop], Awaitable[None]]) -> None:
     """Start the formation and its watcher, warm the watcher up, run the body, stop everything."""
     project = sup.project  # type: ignore[attr-defined]
     services = editloop.services(argparse.Namespace(no_watch=False, log_dir=None), project, sup)
-    (watching,) = (s for s in services if isinstance(s, editloop.Watching))
+    (watching,) = (s for s in services if isinstance(s, editloop.EditLoop))
 
     async def main() -> None:
         sup.start()
@@ -94,7 +94,7 @@ def test_a_change_to_an_ignored_or_unmatched_file_restarts_nothing(tmp_path: Pat
     sup = formation(tmp_path, f"web: {SLEEPER}\nworker: {SLEEPER}\n", options)
     write(tmp_path / "src" / "app.py", "x = 1\n")
 
-    async def body(sup: Supervisor, watching: editloop.Watching) -> None:
+    async def body(sup: Supervisor, watching: editloop.EditLoop) -> None:
         await wait_until(lambda: all(pids(sup, t)[0] for t in ("web", "worker")))
         before = pids(sup, "web") + pids(sup, "worker")
         write(tmp_path / "src" / "generated" / "models.py", "y = 2\n")
@@ -119,7 +119,7 @@ def test_a_burst_of_twenty_saves_restarts_once(tmp_path: Path) -> None:
     events: list[ev.Event] = []
     sup.subscribe(events.append)
 
-    async def body(sup: Supervisor, watching: editloop.Watching) -> None:
+    async def body(sup: Supervisor, watching: editloop.EditLoop) -> None:
         await wait_until(lambda: pids(sup, "web")[0])
         first = pids(sup, "web")[0]
         for index in range(20):
@@ -152,7 +152,7 @@ def test_rolling_restart_waits_for_each_instance_to_be_ready(tmp_path: Path) -> 
         elif isinstance(event, ev.Notice) and " is ready " in event.text:
             order.append(("ready", event.instance.name if event.instance else ""))
 
-    async def body(sup: Supervisor, watching: editloop.Watching) -> None:
+    async def body(sup: Supervisor, watching: editloop.EditLoop) -> None:
         await wait_until(lambda: all(inst.ready for inst in sup.slots["web"]), timeout=20)
         sup.subscribe(record)
         write(tmp_path / "src" / "app.py", "changed = True\n")
