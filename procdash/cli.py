@@ -10,7 +10,6 @@ import json
 import math
 import os
 import select
-import shlex
 import signal
 import sys
 import threading
@@ -19,12 +18,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from procdash import __version__, editloop
+from procdash.argv import normalize_argv
 from procdash.core.errors import ConfigError
 from procdash.core.project import Project, load_project
 from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
 from procdash.headless import Service
+from procdash.oneoff import cmd_run
 
-COMMANDS = ("start", "check", "run", "export", "ctl")
 # Subcommands that live in their own packages register themselves through add_parser().
 EXTENSIONS = ("procdash.export.command", "procdash.control.command")
 EXIT_USAGE = 2
@@ -32,6 +32,8 @@ EXIT_USAGE = 2
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports bad input as one line and exit status 2, without the usage block."""
+
+    commands: dict[str, argparse.ArgumentParser]  # the subcommands by name, filled in by build_parser
 
     def error(self, message: str) -> NoReturn:
         """Print ``procdash: error: ...`` and exit 2."""
@@ -63,17 +65,28 @@ def positive_int(text: str) -> int:
 def project_options() -> Parser:
     """The options every formation-reading command shares (Foreman/honcho spelling)."""
     common = Parser(add_help=False)
-    common.add_argument("-f", "--procfile", help="Procfile to read (default: ./Procfile, or ROOT/Procfile)")
-    common.add_argument("-e", "--env", help="comma-separated .env files, later ones win (default: ROOT/.env)")
-    common.add_argument("-d", "--root", help="directory processes run in (default: the Procfile's directory)")
     common.add_argument(
+        "-f",
+        "--procfile",
+        help="Procfile to read (default: PROCFILE from .env, then from the environment, else ROOT/Procfile)",
+    )
+    common.add_argument("-e", "--env", help="comma-separated .env files, later ones win (default: ROOT/.env)")
+    common.add_argument(
+        "-d", "--root", "--app-root", help="directory processes run in (default: the Procfile's directory)"
+    )
+    counts = common.add_mutually_exclusive_group()
+    counts.add_argument(
         "-m",
-        "-c",
         "--formation",
-        "--concurrency",
-        dest="formation",
         metavar="SPEC",
-        help="how many of each type: web=2,worker=1, all=1, name=0 to skip",
+        help="Foreman's formation: start only the listed types, e.g. web=2,worker=1; all=N sets the rest "
+        "(default all=1)",
+    )
+    counts.add_argument(
+        "-c",
+        "--concurrency",
+        metavar="SPEC",
+        help="honcho's concurrency: web=2 leaves unlisted types at 1; name=0 skips a type, all=N sets the rest",
     )
     common.add_argument("-p", "--port", help="base port (default: PORT from .env or the environment, else 5000)")
     common.add_argument(
@@ -87,8 +100,10 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="procdash",
         description="Run a Procfile formation with a live dashboard (headless when not on a terminal).",
+        epilog="Without a COMMAND, start is meant (procdash web worker, procdash -m web=2). As in honcho, the "
+        "common options (-f, -e, -d, -m, -c, -p, --no-color, --no-prefix) may also come before the COMMAND.",
     )
-    parser.add_argument("--version", action="version", version=f"procdash {__version__}")
+    parser.add_argument("-v", "--version", action="version", version=f"procdash {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = project_options()
 
@@ -111,8 +126,14 @@ def build_parser() -> Parser:
     start.add_argument("--headless", action="store_true", help="print prefixed logs instead of the dashboard")
     start.add_argument("--no-control", action="store_true", help="no control socket (procdash ctl cannot reach it)")
     start.add_argument("--color", action="store_true", help="colour headless output even when not a terminal")
-    start.add_argument("--no-color", action="store_true", help="no colour (also when NO_COLOR is set)")
-    start.add_argument("--no-timestamp", action="store_true", help="headless: no time column")
+    start.add_argument("--no-color", "--no-colour", action="store_true", help="no colour (also when NO_COLOR is set)")
+    start.add_argument("--no-timestamp", "--no-prefix-time", action="store_true", help="headless: no time column")
+    start.add_argument(
+        "-q",
+        "--quiet",
+        metavar="TYPES",
+        help="headless: hide the output of these types (web,worker); procdash's own lines stay",
+    )
     start.add_argument("--no-prefix", action="store_true", help="headless: no time or name prefix at all")
     start.add_argument(
         "--exit-on-failure",
@@ -147,21 +168,55 @@ def build_parser() -> Parser:
     for module_name in EXTENSIONS:
         if importlib.util.find_spec(module_name) is not None:
             importlib.import_module(module_name).add_parser(sub, [common])
+
+    helper = sub.add_parser("help", help="show the help of procdash or of one command")
+    helper.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to describe")
+    helper.set_defaults(func=lambda args: cmd_help(parser, args))
+    sub.add_parser("version", help="print procdash's version").set_defaults(func=cmd_version)
+    parser.commands = dict(sub.choices)
     return parser
 
 
+def cmd_help(parser: Parser, args: argparse.Namespace) -> int:
+    """``procdash help [COMMAND]``, as in Foreman and honcho: the same text as ``--help``."""
+    if args.topic is None:
+        parser.print_help()
+    elif args.topic in parser.commands:
+        parser.commands[args.topic].print_help()
+    else:
+        raise ConfigError(f"help: unknown command {args.topic!r} (one of {', '.join(parser.commands)})")
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """``procdash version``, as in Foreman and honcho."""
+    print(f"procdash {__version__}")
+    return 0
+
+
 def project_from(args: argparse.Namespace, only: Sequence[str] = ()) -> Project:
-    """Load the formation the shared options describe (with Procfile.toml and .foreman beneath them)."""
+    """Load the formation the shared options describe: -m with Foreman's meaning, -c with honcho's, over
+    Procfile.toml and .foreman."""
     return load_project(
         procfile=args.procfile,
         root=args.root,
         env=args.env,
-        formation=args.formation,
+        formation=args.formation if args.formation is not None else args.concurrency,
+        formation_flag="-m" if args.formation is not None else "-c",
         port=args.port,
         only=only,
         options_file=args.options,
         foreman_dir=Path.cwd(),
     )
+
+
+def quiet_types(spec: str | None, project: Project) -> frozenset[str]:
+    """The types -q names (honcho's ``-q web,worker``); an unknown name is bad input."""
+    names = frozenset(part.strip() for part in (spec or "").split(",") if part.strip())
+    unknown = sorted(names - set(project.type_names))
+    if unknown:
+        raise ConfigError(f"-q: unknown process type {unknown[0]!r} (the Procfile has {', '.join(project.type_names)})")
+    return names
 
 
 # start's options that Procfile.toml may set (its key, argparse's dest, procdash's default).
@@ -195,6 +250,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     project = project_from(args, args.types)
     apply_settings(args, project)
+    quiet = quiet_types(args.quiet, project)
     on_terminal = stdout_is_terminal() and sys.stdin.isatty()
     dashboard = not args.headless and on_terminal and importlib.util.find_spec("procdash.ui.app") is not None
     color = use_color(args, stdout_is_terminal() or dashboard)
@@ -230,6 +286,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             prefix=not args.no_prefix,
             exit_on_failure=args.exit_on_failure,
             services=services,
+            quiet=quiet,
         )
     )
 
@@ -239,12 +296,22 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
     services: list[Service] = []
     control = None
     if not getattr(args, "no_control", False):
+        from procdash.control.listener import ControlUnavailable
         from procdash.control.server import ControlServer
 
         # ``ctl quit`` stops everything; the dashboard replaces that with its own quit (progress on screen).
         control = ControlServer(project.procfile, project.root)
-        control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
-        services.append(control)
+        try:
+            control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
+        except ControlUnavailable as exc:
+            # The formation matters more than its remote control: run it, and say so once.
+            print(
+                f"procdash: warning: no control socket (procdash ctl cannot reach this formation): {exc}",
+                file=sys.stderr,
+            )
+            control = None
+        else:
+            services.append(control)
     if getattr(args, "stats", 0) > 0 and not dashboard:
         from procdash.headless import stdout_is_terminal
         from procdash.stats_report import StatsReporter
@@ -289,7 +356,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if any(graph.values()):
         levels = start_levels(project.type_names, graph)
         print("start order: " + " -> ".join(", ".join(level) for level in levels) + " (stop in reverse)")
-    print("valid")
+    sys.stdout.flush()  # the table first, then honcho's line that scripts grep for, on stderr as honcho has it
+    print(f"Valid procfile detected ({', '.join(project.type_names)})", file=sys.stderr)
     return 0
 
 
@@ -304,67 +372,11 @@ def toml_value(value: object) -> str:
     return json.dumps(value) if isinstance(value, str) else str(value)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Replace procdash with one command in the formation's environment; its exit code is ours."""
-    from procdash.core.env import child_env, load_env_files
-    from procdash.core.procfile import load_procfile
-    from procdash.core.project import base_port, env_paths, resolve_paths
-    from procdash.core.sidefile import load_sidefile, sidefile_path
-
-    argv = list(args.argv)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not argv:
-        raise ConfigError("run: expected a command, e.g. procdash run python manage.py migrate")
-    procfile, root = resolve_paths(args.procfile, args.root)
-    files, required = env_paths(args.env, root)
-    dotenv = load_env_files(files, required=required)
-    port = base_port(args.port, dotenv, os.environ) if args.port is not None or "PORT" in dotenv else None
-    env = child_env(os.environ, dotenv, port=port, ps="run.1", pipes=False, color=True)
-    workdir = root
-    if len(argv) == 1 and procfile.exists():
-        types = load_procfile(procfile)
-        commands = {t.name: t.command for t in types}
-        if argv[0] in commands:
-            # A Procfile type runs with its Procfile.toml env and cwd, as it would under start.
-            side_path = Path(args.options) if args.options is not None else sidefile_path(procfile)
-            opts = load_sidefile(side_path, list(commands), root, required=args.options is not None).types
-            own = opts.get(argv[0])
-            if own is not None:
-                env.update(own.env)
-                workdir = root / own.cwd if own.cwd else root
-            argv = ["/bin/sh", "-c", commands[argv[0]]]
-    if len(argv) == 1 and any(ch in argv[0] for ch in " ;|&$<>()'\"`*?"):
-        argv = ["/bin/sh", "-c", argv[0]]
-    sys.stdout.flush()
-    try:
-        os.chdir(workdir)
-        os.execvpe(argv[0], argv, env)
-    except FileNotFoundError:
-        print(f"procdash: {shlex.quote(argv[0])}: command not found", file=sys.stderr)
-        return 127
-    except PermissionError:
-        print(f"procdash: {shlex.quote(argv[0])}: permission denied", file=sys.stderr)
-        return 126
-    return 0  # pragma: no cover - exec does not return
-
-
-def normalize_argv(argv: list[str]) -> list[str]:
-    """Make ``start`` the default command, as in ``procdash web worker`` or ``procdash -m web=2``."""
-    if not argv:
-        return ["start"]
-    first = argv[0]
-    if first in COMMANDS or first in ("-h", "--help", "--version"):
-        return argv
-    return ["start", *argv]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run procdash; bad input is one line on stderr and exit status 2, never a traceback."""
     _fill_closed_std_streams()
-    args_list = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv, parser.commands))
     try:
         return int(args.func(args))
     except ConfigError as exc:

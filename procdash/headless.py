@@ -8,7 +8,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import BinaryIO, Protocol
 
 from procdash.core import events as ev
@@ -44,8 +44,10 @@ class Printer:
         timestamps: bool = True,
         prefix: bool = True,
         on_broken_pipe: Callable[[], None] | None = None,
+        quiet: Collection[str] = (),
     ) -> None:
         self.out = out
+        self.quiet = frozenset(quiet)  # types whose output is hidden (honcho's -q); their system lines stay
         self._fd = _fileno(out)
         if self._fd is not None:
             out.flush()  # anything buffered before goes first; from here on, writes bypass the buffer
@@ -61,6 +63,8 @@ class Printer:
         """Print what an event means to a person reading the log."""
         if isinstance(event, ev.Output):
             inst = event.instance
+            if inst.type_name in self.quiet:
+                return
             self.write(self._format(inst.name, event.lines, self._color_for(inst.type_index)))
         elif isinstance(event, ev.Started):
             port = f", port {event.instance.port}" if event.instance.port is not None else ""
@@ -153,6 +157,7 @@ async def run_headless(
     exit_on_failure: bool,
     out: BinaryIO | None = None,
     services: Sequence[Service] = (),
+    quiet: Collection[str] = (),
 ) -> int:
     """Run the formation until it is done or procdash is told to stop; returns the exit status."""
     loop = asyncio.get_running_loop()
@@ -173,6 +178,7 @@ async def run_headless(
         timestamps=timestamps,
         prefix=prefix,
         on_broken_pipe=begin_stop,
+        quiet=quiet,
     )
 
     def on_event(event: ev.Event) -> None:

@@ -29,12 +29,13 @@ def test_version() -> None:
 def test_check_lists_types_counts_and_ports(tmp_path: Path) -> None:
     write(tmp_path / "Procfile", "web: serve\nworker: work\nclock: tick\n")
     write(tmp_path / ".env", "PORT=8000\n")
-    result = procdash("check", "-m", "web=2,clock=0", cwd=tmp_path)
+    result = procdash("check", "-c", "web=2,clock=0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "  web     x2  port 8000-8001    serve" in result.stdout
     assert "  worker  x1  port 8100         work" in result.stdout
     assert "  clock   x0  port -            tick" in result.stdout
-    assert result.stdout.rstrip().endswith("valid")
+    assert result.stdout.rstrip().endswith("(1 variables)")
+    assert result.stderr == "Valid procfile detected (web, worker, clock)\n"
 
 
 def test_run_passes_exit_code_and_loads_env(tmp_path: Path) -> None:
@@ -120,7 +121,7 @@ def test_options_flag_names_another_file_and_the_command_line_wins(tmp_path: Pat
     result = procdash("check", "--options", "dev.toml", cwd=tmp_path)
     assert result.returncode == 0 and "  web  x3" in result.stdout, result.stderr
     args = argparse.Namespace(
-        procfile=str(tmp_path / "Procfile"), root=None, env=None, formation=None, port=None,
+        procfile=str(tmp_path / "Procfile"), root=None, env=None, formation=None, concurrency=None, port=None,
         options=str(tmp_path / "dev.toml"), timeout=None, restart="no", no_pty=False, exit_on_failure=False,
         scrollback=None, stats_interval=None,
     )  # fmt: skip

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from procdash import __version__
 from procdash.control import protocol as p
+from procdash.control.connection import ReplyLost
 from procdash.control.views import UsageSnapshot, instance_view
 from procdash.core.errors import ConfigError
 from procdash.core.instance import Instance
+from procdash.core.logbuffer import LogBuffer
 from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
 GLOB_CHARS = frozenset("*?[")
+PIECE_CHARS = 8 * 1024  # characters of log lines encoded per piece of a logs reply
+PIECE_LINES = 1024  # lines looked at per piece (many empty lines are still a small piece)
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,20 @@ def status(
     )
 
 
-def scale(supervisor: Supervisor, request: p.Scale, save: Callable[[], str] | None = None) -> p.JSONObject:
-    """Apply absolute or relative counts once every type named is known to exist; ``save`` writes them down."""
+STOPPING = "procdash is stopping; nothing can be started now"
+
+
+def refuse_while_stopping(supervisor: Supervisor, request_id: p.RequestId, quitting: bool = False) -> None:
+    """Once procdash is stopping, a request that would start processes gets an error rather than a silent no-op."""
+    if quitting or supervisor.stopping_all:
+        raise p.ProtocolError(p.FAILED, STOPPING, request_id)
+
+
+def scale(
+    supervisor: Supervisor, request: p.Scale, quitting: bool = False, save: Callable[[], str] | None = None
+) -> p.JSONObject:
+    """Apply counts once every type named is known (refused while stopping); ``save`` then writes them down."""
+    refuse_while_stopping(supervisor, request.id, quitting)
     for change in request.changes:
         if change.type_name not in supervisor.desired:
             known = ", ".join(supervisor.desired)
@@ -104,8 +121,11 @@ def scale(supervisor: Supervisor, request: p.Scale, save: Callable[[], str] | No
     return p.ok(request.id, desired=dict(supervisor.desired), saved=saved)
 
 
-def reload(request: p.Reload, hook: Callable[[], ReloadResult] | None) -> p.JSONObject:
+def reload(
+    supervisor: Supervisor, request: p.Reload, hook: Callable[[], ReloadResult] | None, quitting: bool = False
+) -> p.JSONObject:
     """Re-read the project's files; a file that does not parse is an error and changes nothing."""
+    refuse_while_stopping(supervisor, request.id, quitting)
     if hook is None:
         raise p.ProtocolError(p.FAILED, "this procdash cannot reload", request.id)
     result = hook()
@@ -121,9 +141,11 @@ def reload(request: p.Reload, hook: Callable[[], ReloadResult] | None) -> p.JSON
     )
 
 
-def control(supervisor: Supervisor, request: p.Control) -> p.JSONObject:
-    """restart, stop or start every matched instance; the response names them."""
+def control(supervisor: Supervisor, request: p.Control, quitting: bool = False) -> p.JSONObject:
+    """restart, stop or start every matched instance; the response names them (only stop while stopping)."""
     chosen = resolve_targets(supervisor, request.targets, request.id)
+    if request.action != "stop":
+        refuse_while_stopping(supervisor, request.id, quitting)
     act = {"restart": supervisor.restart, "stop": supervisor.stop, "start": supervisor.start_instance}[request.action]
     for inst in chosen:
         act(inst.name)
@@ -142,15 +164,37 @@ def find_instance(supervisor: Supervisor, name: str, request_id: p.RequestId) ->
     return inst
 
 
-def logs(inst: Instance, request: p.Logs) -> p.JSONObject:
-    """The newest lines of an instance with the sequence number of the first, so followers can resume."""
+def logs(inst: Instance, request: p.Logs) -> Iterator[bytes]:
+    """The reply to ``logs``, encoded a piece at a time from the ring buffer as the client reads it.
+
+    The lines are fixed when the request arrives (``seq`` is the first, the next line a follower gets
+    is the one after the last) but read only when their piece is due, so a slow client costs no copy
+    of the scrollback. If they scroll out of the buffer first, ReplyLost: the client is dropped.
+    """
     buffer = inst.log
-    lines = buffer.tail(request.lines) if request.lines else []
-    return p.ok(
-        request.id,
-        name=inst.name,
-        seq=buffer.next_seq - len(lines),
-        lines=lines,
-        dropped=buffer.dropped,
-        follow=request.follow,
-    )
+    stop = buffer.next_seq
+    start = max(buffer.first_seq, stop - request.lines) if request.lines else stop
+    head = p.ok(request.id, name=inst.name, seq=start, dropped=buffer.dropped, follow=request.follow)
+    return _lines_reply(buffer, p.encode(head)[:-2] + b',"lines":[', start, stop)
+
+
+def _lines_reply(buffer: LogBuffer, head: bytes, start: int, stop: int) -> Iterator[bytes]:
+    """``head``, then lines [start, stop) as JSON strings in pieces of about PIECE_CHARS, then the closing."""
+    yield head
+    seq = start
+    comma = b""
+    while seq < stop:
+        if seq < buffer.first_seq:
+            raise ReplyLost(f"lines from {seq} scrolled away before the client read them")
+        lines = buffer.slice(seq, min(stop, seq + PIECE_LINES))
+        count = chars = 0
+        for line in lines:
+            count += 1
+            chars += len(line)
+            if chars >= PIECE_CHARS:
+                break
+        text = json.dumps(lines[:count], ensure_ascii=False, separators=(",", ":"))[1:-1]
+        yield comma + text.encode("utf-8", "replace")
+        comma = b","
+        seq += count
+    yield b"]}\n"

@@ -12,7 +12,8 @@ from types import TracebackType
 from typing import Any
 
 from procdash.control import protocol as p
-from procdash.control.paths import candidate_dirs, check_private_dir, socket_name
+from procdash.control.paths import check_private_dir, socket_address, socket_paths
+from procdash.core.errors import ConfigError
 
 DEFAULT_TIMEOUT = 10.0
 MAX_REPLY_BYTES = 256 * 1024 * 1024  # a logs reply carries up to the whole scrollback
@@ -35,17 +36,47 @@ class ConnectionLost(Exception):
 
 
 def find_socket(procfile: Path, environ: Mapping[str, str] | None = None) -> Path:
-    """The socket a procdash for this Procfile listens on; the private directory is checked before trusting it."""
-    name = socket_name(procfile)
-    for directory in candidate_dirs(environ):
-        path = directory / name
+    """The socket a procdash for this Procfile listens on: the first candidate that accepts a connection.
+
+    The candidates are the ones procdash tries, in its order; each private directory is checked before
+    a socket in it is trusted. A directory someone else owns is only reported when nothing was found.
+    """
+    refused: ConfigError | None = None
+    stale: Path | None = None
+    for path in socket_paths(procfile, environ):
         try:
-            check_private_dir(directory)
+            check_private_dir(path.parent)
         except FileNotFoundError:
             continue
-        if os.path.lexists(path):
+        except ConfigError as exc:
+            refused = refused or exc
+            continue
+        if not os.path.lexists(path):
+            continue
+        if _accepts(path):
             return path
+        stale = stale or path
+    if refused is not None:
+        raise refused
+    if stale is not None:
+        raise NotRunning(f"nothing is running for {procfile} (stale socket {stale})")
     raise NotRunning(f"nothing is running for {procfile}")
+
+
+def _accepts(path: Path) -> bool:
+    """Whether something listens on the socket (a stale file left by a killed procdash refuses)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(DEFAULT_TIMEOUT)
+    try:
+        with socket_address(path) as address:
+            probe.connect(address)
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    except OSError:
+        return True  # busy (a full backlog) or slow, but there: the real connection will tell
+    finally:
+        probe.close()
+    return True
 
 
 class ControlClient:
@@ -56,7 +87,8 @@ class ControlClient:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
-            self.sock.connect(os.fspath(path))
+            with socket_address(path) as address:
+                self.sock.connect(address)
         except (FileNotFoundError, ConnectionRefusedError):
             self.sock.close()
             raise NotRunning(f"nothing is running (stale socket {path})") from None
@@ -106,7 +138,10 @@ class ControlClient:
 
     def call(self, command: str, **fields: Any) -> dict[str, Any]:
         """Send a request and return its successful response; ServerError if the server refused it."""
-        self.send(command, **fields)
+        try:
+            self.send(command, **fields)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed on us (to make room, say): the reason may be waiting to be read
         reply = self.read()
         if reply is None:
             raise ConnectionLost("procdash closed the connection without answering")

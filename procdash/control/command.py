@@ -13,7 +13,7 @@ from procdash.control import protocol as p
 from procdash.control.client import DEFAULT_TIMEOUT, ConnectionLost, ControlClient, NotRunning, ServerError, find_socket
 from procdash.control.render import status_text, strip_sgr
 from procdash.core.errors import ConfigError
-from procdash.core.project import resolve_paths
+from procdash.core.project import locate
 
 EXIT_FAILED = 1
 QUIT_GRACE = 10.0  # seconds beyond procdash's own stop timeout that ``ctl quit`` waits for it to finish
@@ -89,8 +89,7 @@ def socket_for(args: argparse.Namespace) -> Path:
     """The socket to talk to: --socket, else the one for the Procfile that -f/-d name."""
     if args.socket:
         return Path(args.socket)
-    procfile, _root = resolve_paths(args.procfile, args.root)
-    return find_socket(procfile)
+    return find_socket(locate(args.procfile, args.root, None, os.environ).procfile)
 
 
 def fail(message: str) -> int:

@@ -12,10 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from procdash.control import protocol as p
+from procdash.control.paths import check_private_dir, ensure_private_dir, socket_address
 from procdash.core.errors import ConfigError
 
 PROBE_TIMEOUT = 2.0
 BACKLOG = 128
+
+
+class SocketTaken(ConfigError):
+    """A procdash (or something else) already listens on the socket: starting a second formation is refused."""
+
+
+class ControlUnavailable(Exception):
+    """No candidate directory can hold the socket; procdash runs without control (the message says why)."""
 
 
 @contextlib.contextmanager
@@ -48,7 +57,8 @@ def ask_info(path: Path, timeout: float = PROBE_TIMEOUT) -> dict[str, object] | 
     probe.settimeout(timeout)
     try:
         try:
-            probe.connect(os.fspath(path))
+            with socket_address(path) as address:
+                probe.connect(address)
         except (ConnectionRefusedError, FileNotFoundError):
             return None
         probe.sendall(p.encode(p.request("info")))
@@ -71,11 +81,11 @@ def clear_stale(path: Path, timeout: float = PROBE_TIMEOUT) -> None:
         try:
             server = ask_info(path, timeout)
         except (OSError, ValueError):
-            raise ConfigError(
+            raise SocketTaken(
                 f"something is listening on {path} but does not answer as procdash; stop it or remove the socket"
             ) from None
         if server is not None:
-            raise ConfigError(
+            raise SocketTaken(
                 f"procdash is already running for {server.get('procfile')} (pid {server.get('pid')}); "
                 "control it with `procdash ctl` or stop it first"
             )
@@ -89,7 +99,8 @@ def bind_socket(path: Path) -> tuple[socket.socket, tuple[int, int]]:
         clear_stale(path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.bind(os.fspath(path))
+            with socket_address(path) as address:
+                sock.bind(address)
             # The directory is 0700 already; the socket's own mode is a second fence.
             os.chmod(path, 0o600)
             sock.listen(BACKLOG)
@@ -112,3 +123,36 @@ def unlink_if_ours(path: Path, identity: tuple[int, int] | None) -> None:
     if (info.st_dev, info.st_ino) == identity:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def refuse_if_running(path: Path) -> None:
+    """Remove a stale socket at ``path`` or refuse if one answers; a directory that is not ours is left alone."""
+    try:
+        check_private_dir(path.parent)
+    except (OSError, ConfigError):
+        return
+    with directory_lock(path.parent):
+        clear_stale(path)
+
+
+def bind_first(paths: list[Path]) -> tuple[Path, socket.socket, tuple[int, int]]:
+    """Claim the first candidate that works, after making sure no procdash for this Procfile answers at any.
+
+    Every candidate is checked first, so a formation bound in a fallback directory (the preferred one
+    was full, say) is still found, and a second ``procdash start`` is refused instead of running twice.
+    Raises SocketTaken for a live socket, ControlUnavailable when no directory can hold one.
+    """
+    for path in paths:
+        refuse_if_running(path)
+    reasons = []
+    for path in paths:
+        try:
+            ensure_private_dir(path.parent)
+            sock, identity = bind_socket(path)
+        except SocketTaken:
+            raise
+        except ConfigError as exc:
+            reasons.append(str(exc))
+            continue
+        return path, sock, identity
+    raise ControlUnavailable("; ".join(reasons))

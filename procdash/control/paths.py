@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import pwd
 import re
 import stat
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from procdash.core.errors import ConfigError
@@ -48,26 +50,76 @@ def _usable_runtime_dir(value: str | None) -> Path | None:
     return Path(value)
 
 
+def _absolute(value: str | None) -> Path | None:
+    """An environment value as a path, only when it is absolute (a relative one depends on the cwd)."""
+    return Path(value) if value and os.path.isabs(value) else None
+
+
+def state_dir(environ: Mapping[str, str]) -> Path | None:
+    """``$XDG_STATE_HOME`` or ``~/.local/state``: a directory under the user's home that no one else can create."""
+    explicit = _absolute(environ.get("XDG_STATE_HOME"))
+    if explicit is not None:
+        return explicit
+    home = _absolute(environ.get("HOME"))
+    if home is None:
+        try:
+            home = _absolute(pwd.getpwuid(os.geteuid()).pw_dir)
+        except KeyError:
+            return None
+    return None if home is None else home / ".local" / "state"
+
+
 def candidate_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
-    """Directories to hold sockets, best first: ``$XDG_RUNTIME_DIR/procdash``, then a per-user temp dir."""
+    """Socket directories, best first; the same list for procdash and ``ctl`` whatever the disks hold.
+
+    ``$XDG_RUNTIME_DIR/procdash`` (when it is a directory of ours), then ``procdash`` in the user's
+    state directory under home, and only then ``$TMPDIR/procdash-<uid>`` (``/tmp`` without TMPDIR),
+    which another user could create first. Nothing here probes the disk for free space or
+    writability, so a full TMPDIR cannot move the socket somewhere a client would not look.
+    """
     environ = os.environ if environ is None else environ
     dirs = []
     runtime = _usable_runtime_dir(environ.get("XDG_RUNTIME_DIR"))
     if runtime is not None:
         dirs.append(runtime / SUBDIR)
-    dirs.append(Path(tempfile.gettempdir()) / f"{SUBDIR}-{os.geteuid()}")
+    state = state_dir(environ)
+    if state is not None:
+        dirs.append(state / SUBDIR)
+    tmp = _absolute(environ.get("TMPDIR")) or Path("/tmp")
+    dirs.append(tmp / f"{SUBDIR}-{os.geteuid()}")
     return dirs
 
 
-def socket_path(procfile: Path, environ: Mapping[str, str] | None = None) -> Path:
-    """The control socket for a Procfile: the first candidate directory whose full path fits in sun_path."""
+def socket_paths(procfile: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Every place the control socket for a Procfile may be, in the order procdash tries them."""
     name = socket_name(procfile)
-    dirs = candidate_dirs(environ)
-    for directory in dirs:
-        path = directory / name
-        if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
-            return path
-    raise ConfigError(f"no socket directory short enough for a Unix socket (tried {', '.join(map(str, dirs))})")
+    return [directory / name for directory in candidate_dirs(environ)]
+
+
+def socket_path(procfile: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The preferred control socket for a Procfile (the first candidate)."""
+    return socket_paths(procfile, environ)[0]
+
+
+@contextlib.contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """The address to bind or connect for ``path``: itself, or ``/proc/self/fd/N/NAME`` when it is too long.
+
+    sun_path holds 107 bytes; a deep TMPDIR or runtime dir would otherwise make the socket unusable.
+    The kernel resolves the descriptor link to the directory itself, so the socket is the same file.
+    """
+    text = os.fspath(path)
+    if len(os.fsencode(text)) <= MAX_SOCKET_PATH:
+        yield text
+        return
+    fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        alias = f"/proc/self/fd/{fd}/{path.name}"
+        if len(os.fsencode(alias)) > MAX_SOCKET_PATH:
+            raise OSError(errno.ENAMETOOLONG, "socket name too long", text)
+        yield alias
+    finally:
+        os.close(fd)
 
 
 def check_private_dir(directory: Path) -> None:
@@ -91,9 +143,23 @@ def check_private_dir(directory: Path) -> None:
         )
 
 
-def ensure_private_dir(directory: Path) -> Path:
-    """Create the socket directory with mode 0700 if missing, then check it is private; returns it."""
+def check_parent(parent: Path) -> None:
+    """Refuse a parent in which someone else could swap our directory: theirs, or writable without the sticky bit."""
     try:
+        info = os.stat(parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot use the directory: {exc.strerror}", path=str(parent)) from None
+    if info.st_uid not in (0, os.geteuid()):
+        raise ConfigError(f"belongs to uid {info.st_uid}; no control socket under it", path=str(parent))
+    if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        raise ConfigError("is writable by others; no control socket under it", path=str(parent))
+
+
+def ensure_private_dir(directory: Path) -> Path:
+    """Create the socket directory with mode 0700 (and missing parents) if needed, then check it is private."""
+    try:
+        os.makedirs(directory.parent, 0o700, exist_ok=True)
+        check_parent(directory.parent)
         os.mkdir(directory, 0o700)
     except FileExistsError:
         pass

@@ -25,6 +25,7 @@ UNSUPPORTED_VERSION = "unsupported_version"
 NOT_FOUND = "not_found"
 FAILED = "failed"
 BUSY = "busy"
+TIMEOUT = "timeout"
 
 Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")

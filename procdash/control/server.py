@@ -5,90 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from procdash.control import actions
 from procdash.control import protocol as p
-from procdash.control.listener import bind_socket, unlink_if_ours
-from procdash.control.paths import ensure_private_dir, socket_path
+from procdash.control.connection import Connection
+from procdash.control.listener import bind_first, bind_socket, unlink_if_ours
+from procdash.control.paths import socket_paths
 from procdash.control.views import UsageSnapshot, UsageSource, event_view
 from procdash.core import events as ev
 from procdash.core.errors import ConfigError
-from procdash.core.instance import Instance
 from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
-MAX_CLIENTS = 64
-WRITE_LIMIT = 1024 * 1024  # bytes a streaming client may fall behind before it is dropped
-IDLE_TIMEOUT = 300.0  # seconds a connection may sit without sending a request
-RESPONSE_TIMEOUT = 30.0  # seconds a client has to take a response off the socket
+MAX_CLIENTS = 64  # connections making requests; past it the oldest is closed to make room
+MAX_STREAMS = 64  # subscribe / logs --follow connections, counted apart so they never block a request
+WRITE_LIMIT = 1024 * 1024  # bytes queued for one client (events behind a reply, or a stream) before it is dropped
+REQUEST_TIMEOUT = 5.0  # seconds a connection has to send a complete request (after opening or the last reply)
 STOP_TIMEOUT = 2.0
 READ_CHUNK = 64 * 1024
-
-
-class Connection:
-    """One client: writes never block the loop; a stream that falls ``limit`` bytes behind is dropped."""
-
-    def __init__(self, writer: asyncio.StreamWriter, limit: int) -> None:
-        self.writer = writer
-        self.limit = limit
-        self.slack = 0  # a big first response (logs -n) may sit in the buffer on top of the limit
-        self.closed = False
-        self.follow: Instance | None = None
-        self.subscribed = False
-        self.logs = True
-        self.waiting_quit = False
-
-    @property
-    def streaming(self) -> bool:
-        """Whether this connection receives events."""
-        return self.follow is not None or self.subscribed
-
-    def send(self, data: bytes) -> None:
-        """Queue a response without checking the buffer; the caller drains it."""
-        if not self.closed:
-            self.writer.write(data)
-
-    def push(self, data: bytes) -> None:
-        """Queue a stream event; drop the client if it has fallen too far behind to keep up."""
-        if self.closed:
-            return
-        transport = self.writer.transport
-        if transport.is_closing():
-            self.closed = True
-            return
-        transport.write(data)
-        if transport.get_write_buffer_size() > self.limit + self.slack:
-            self.abort()
-
-    async def drain(self) -> None:
-        """Wait until the client took what was queued, dropping it if it takes too long."""
-        if self.closed:
-            return
-        try:
-            await asyncio.wait_for(self.writer.drain(), RESPONSE_TIMEOUT)
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-            self.abort()
-
-    def end(self, reason: str) -> None:
-        """Finish a stream politely: a last ``end`` event, then close once it is flushed."""
-        if self.closed:
-            return
-        if self.streaming or self.waiting_quit:
-            self.writer.transport.write(p.encode(p.event("end", reason=reason)))
-        self.close()
-
-    def close(self) -> None:
-        """Close after what is queued has been written."""
-        if not self.closed:
-            self.closed = True
-            self.writer.close()
-
-    def abort(self) -> None:
-        """Close at once, discarding whatever is queued."""
-        self.closed = True
-        self.writer.transport.abort()
+BUSY_MESSAGE = "too many control clients at once (at most {}); try again"
 
 
 class ControlServer:
@@ -103,7 +40,9 @@ class ControlServer:
         usage: UsageSource | None = None,
         on_quit: Callable[[], object] | None = None,
         max_clients: int = MAX_CLIENTS,
+        max_streams: int = MAX_STREAMS,
         write_limit: int = WRITE_LIMIT,
+        request_timeout: float = REQUEST_TIMEOUT,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.procfile = procfile
@@ -118,7 +57,9 @@ class ControlServer:
         self.on_reload: Callable[[], ReloadResult] | None = None
         self.on_save: Callable[[], str] | None = None
         self.max_clients = max_clients
+        self.max_streams = max_streams
         self.write_limit = write_limit
+        self.request_timeout = request_timeout
         self.info: actions.ServerInfo | None = None
         self._sock: socket.socket | None = None
         self._identity: tuple[int, int] | None = None
@@ -138,17 +79,20 @@ class ControlServer:
     # ----- lifecycle ---------------------------------------------------------------------------------
 
     def bind(self) -> Path:
-        """Claim the socket now (before any process starts); raises ConfigError if another procdash has it."""
+        """Claim the socket now, before any process starts.
+
+        Raises ConfigError (SocketTaken) if a procdash for this Procfile already answers, and
+        ControlUnavailable if no directory can hold the socket (procdash then runs without control).
+        """
         if self._sock is not None and self.path is not None:
             return self.path
         if self.explicit_path is None:
-            path = socket_path(self.procfile, self.environ)
-            ensure_private_dir(path.parent)
+            path, self._sock, self._identity = bind_first(socket_paths(self.procfile, self.environ))
         else:
             path = self.explicit_path
             if not path.parent.is_dir():
                 raise ConfigError("no such directory for the control socket", path=str(path.parent))
-        self._sock, self._identity = bind_socket(path)
+            self._sock, self._identity = bind_socket(path)
         self.path = path
         self.info = actions.ServerInfo(procfile=self.procfile, root=self.root, socket=path)
         return path
@@ -191,11 +135,7 @@ class ControlServer:
         """Answer requests one after another until EOF; a stream or ``quit`` keeps the connection to itself."""
         conn = Connection(writer, self.write_limit)
         task = asyncio.current_task()
-        if len(self._connections) >= self.max_clients:
-            conn.send(p.encode(p.error(p.BUSY, f"too many control clients (at most {self.max_clients})")))
-            await conn.drain()
-            conn.close()
-            return
+        self._make_room()
         self._connections.add(conn)
         if task is not None:
             self._handlers.add(task)
@@ -209,27 +149,48 @@ class ControlServer:
                 self._handlers.discard(task)
             conn.close()
 
+    def _make_room(self) -> None:
+        """Keep a new connection from being turned away: close the oldest request connection if all are taken.
+
+        One that has not sent a complete request goes first (it is the likely culprit), else the
+        oldest still being answered. Streams are never closed here: they have their own limit.
+        """
+        requesting = [c for c in self._connections if not c.long_lived and not c.closed]
+        if len(requesting) < self.max_clients:
+            return
+        victim = min(requesting, key=lambda c: (c.served, c.opened))
+        if victim.replying:
+            victim.abort()  # a message now would land in the middle of its reply, which it is not reading
+            return
+        victim.say(p.error(p.BUSY, BUSY_MESSAGE.format(self.max_clients)))
+        victim.close()
+
     async def _requests(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         """The request loop of one connection."""
         while not conn.closed:
             try:
-                line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT)
+                line = await asyncio.wait_for(reader.readline(), self.request_timeout)
             except ValueError:
                 # Over the limit: the rest of the line is still coming, so the connection cannot resync.
-                conn.send(p.encode(p.error(p.TOO_LARGE, f"request longer than {p.MAX_REQUEST_BYTES} bytes")))
+                conn.say(p.error(p.TOO_LARGE, f"request longer than {p.MAX_REQUEST_BYTES} bytes"))
                 await conn.drain()
                 return
             except asyncio.TimeoutError:
+                conn.say(p.error(p.TIMEOUT, f"no complete request within {self.request_timeout:g}s; closing"))
                 return
-            if not line:
+            if not line or conn.closed:
                 return
             if not line.strip():
                 continue
-            if self._dispatch(conn, line):
+            conn.served = True
+            pieces, streams = self._dispatch(conn, line)
+            await conn.reply(pieces)
+            if streams:
                 # No drain here: a busy stream may never dip below the low-water mark; push() bounds it instead.
                 await self._hold(conn, reader)
                 return
             await conn.drain()
+            conn.served = False  # the next request gets its own time limit, and may be closed for room
 
     async def _hold(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         """Keep a streaming connection until either side closes it; anything the client sends is ignored."""
@@ -238,56 +199,60 @@ class ControlServer:
             if not data:
                 return
 
-    def _dispatch(self, conn: Connection, line: bytes) -> bool:
-        """Answer one request line; True when the connection now streams (or waits for quit)."""
+    def _dispatch(self, conn: Connection, line: bytes) -> tuple[Iterable[bytes], bool]:
+        """Answer one request line: the reply's pieces, and True when the connection now streams (or waits)."""
         try:
             request = p.parse_request(line)
             return self._handle(conn, request)
         except p.ProtocolError as exc:
-            conn.send(p.encode(p.error(exc.code, exc.message, exc.request_id)))
+            return [p.encode(p.error(exc.code, exc.message, exc.request_id))], False
         except Exception as exc:  # a bug in one request must not take the server or the formation down
             asyncio.get_running_loop().call_exception_handler(
                 {"message": "procdash control request failed", "exception": exc}
             )
-            conn.send(p.encode(p.error(p.FAILED, f"internal error: {type(exc).__name__}: {exc}")))
-        return False
+            return [p.encode(p.error(p.FAILED, f"internal error: {type(exc).__name__}: {exc}"))], False
 
-    def _handle(self, conn: Connection, request: p.Request) -> bool:
+    def _check_streams(self, request_id: p.RequestId) -> None:
+        """Refuse one more stream past the limit (requests still get through: they are counted apart)."""
+        if sum(1 for c in self._connections if c.streaming and not c.closed) >= self.max_streams:
+            raise p.ProtocolError(p.BUSY, f"too many streaming clients (at most {self.max_streams})", request_id)
+
+    def _handle(self, conn: Connection, request: p.Request) -> tuple[Iterable[bytes], bool]:
         """Run a parsed request; registration of a stream happens in the same tick as its snapshot."""
         supervisor = self._supervisor
         assert supervisor is not None and self.info is not None
         if isinstance(request, p.Info):
-            conn.send(p.encode(p.ok(request.id, server=self.info.view())))
-        elif isinstance(request, p.Status):
-            conn.send(p.encode(actions.status(supervisor, self.info, request.id, self._usage())))
-        elif isinstance(request, p.Scale):
-            conn.send(p.encode(actions.scale(supervisor, request, self.on_save)))
-        elif isinstance(request, p.Reload):
-            conn.send(p.encode(actions.reload(request, self.on_reload)))
-        elif isinstance(request, p.Control):
-            conn.send(p.encode(actions.control(supervisor, request)))
-        elif isinstance(request, p.Logs):
+            return [p.encode(p.ok(request.id, server=self.info.view()))], False
+        if isinstance(request, p.Status):
+            return [p.encode(actions.status(supervisor, self.info, request.id, self._usage()))], False
+        if isinstance(request, p.Scale):
+            return [p.encode(actions.scale(supervisor, request, self._quitting, self.on_save))], False
+        if isinstance(request, p.Reload):
+            return [p.encode(actions.reload(supervisor, request, self.on_reload, self._quitting))], False
+        if isinstance(request, p.Control):
+            return [p.encode(actions.control(supervisor, request, self._quitting))], False
+        if isinstance(request, p.Logs):
             inst = actions.find_instance(supervisor, request.name, request.id)
-            data = p.encode(actions.logs(inst, request))
-            conn.send(data)
             if request.follow:
-                conn.slack = len(data)
+                self._check_streams(request.id)
+            pieces = actions.logs(inst, request)
+            if request.follow:
+                conn.replying = True  # events from now on queue behind the reply
                 conn.follow = inst
-                return True
-        elif isinstance(request, p.Subscribe):
-            snapshot = actions.status(supervisor, self.info, request.id, self._usage())
-            data = p.encode(snapshot)
-            conn.send(data)
-            conn.slack = len(data)
+            return pieces, request.follow
+        if isinstance(request, p.Subscribe):
+            self._check_streams(request.id)
+            snapshot = p.encode(actions.status(supervisor, self.info, request.id, self._usage()))
+            conn.replying = True
             conn.subscribed = True
             conn.logs = request.logs
-            return True
-        elif isinstance(request, p.Quit):
-            conn.send(p.encode(p.ok(request.id, quitting=True, timeout=supervisor.options.timeout)))
+            return _pieces(snapshot), True
+        if isinstance(request, p.Quit):
             conn.waiting_quit = True
+            reply = p.encode(p.ok(request.id, quitting=True, timeout=supervisor.options.timeout))
             self._quit(supervisor)
-            return True
-        return False
+            return [reply], True
+        return [], False
 
     def _quit(self, supervisor: Supervisor) -> None:
         """Stop the formation once, however many clients ask."""
@@ -330,3 +295,10 @@ class ControlServer:
                     return
                 encoded = p.encode(view)
             conn.push(encoded)
+
+
+def _pieces(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    """A long encoded reply in slices, so it too is written no faster than the client reads."""
+    view = memoryview(data)
+    for offset in range(0, len(data), size):
+        yield bytes(view[offset : offset + size])

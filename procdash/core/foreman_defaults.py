@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from procdash.core.errors import ConfigError
+from procdash.core.files import read_small_text
 
 FILE_NAME = ".foreman"
 # Foreman's option names; "concurrency" is Foreman's old name for the formation.
@@ -23,7 +24,7 @@ def load_foreman_defaults(directory: Path) -> dict[str, Any]:
     path = directory / FILE_NAME
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_small_text(path)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return {}
     except (OSError, UnicodeDecodeError) as exc:
@@ -60,6 +61,9 @@ def load_foreman_defaults(directory: Path) -> dict[str, Any]:
             found[key] = str(directory / Path(found[key]).expanduser())
     if "env" in found:
         found["env"] = ",".join(str(directory / Path(part.strip()).expanduser()) for part in found["env"].split(","))
+    if "port" in found and not (found["port"].strip().isdigit() and 1 <= int(found["port"]) <= 65535):
+        message = f"port: expected a port number 1-65535, got {found['port']!r}"
+        raise ConfigError(message, path=shown, line=lines.get("port"))
     if "timeout" in found:
         try:
             seconds = float(found["timeout"])

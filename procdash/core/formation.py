@@ -15,13 +15,21 @@ def parse_formation(
     spec: str | None,
     type_names: Sequence[str],
     *,
-    flag: str = "-m",
+    flag: str = "-c",
+    unlisted: int = 1,
     defaults: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
-    """Turn "web=2,all=1" into a count per type; a type not named keeps its default (else 1)."""
-    counts = {name: (defaults or {}).get(name, 1) for name in type_names}
+    """Turn "web=2,all=1" into a count per type; a type the spec names neither itself nor by ``all`` gets ``unlisted``.
+
+    Foreman's ``-m`` starts only what it lists (``unlisted=0``), honcho's ``-c`` keeps the rest at their
+    default. A type's default is its Procfile.toml ``count`` (``defaults``), else 1; so is every count
+    without a spec. ``flag`` names the option (or file and key) in errors.
+    """
+    base = {name: (defaults or {}).get(name, 1) for name in type_names}
+    counts = dict(base)
     if spec is None or not spec.strip():
         return counts
+    counts = dict.fromkeys(type_names, 0) if unlisted == 0 else base
     explicit: dict[str, int] = {}
     all_count: int | None = None
     for part in spec.split(","):
@@ -82,10 +90,21 @@ def instance_name(type_name: str, number: int) -> str:
     return f"{type_name}.{number}"
 
 
-def check_ports(base: int, type_names: Sequence[str], counts: Mapping[str, int]) -> None:
-    """Refuse a formation whose highest port would pass 65535."""
+def check_ports(base: int, type_names: Sequence[str], counts: Mapping[str, int], source: str | None = None) -> None:
+    """Refuse a formation whose highest port would pass 65535, blaming that type and, if given, the base's source.
+
+    ``source`` says where the base port came from (``-p``, ``PORT in .env``...); only ``-p`` prefixes the
+    line as a flag does, since with no ``-p`` it is the types before this one that pushed it over.
+    """
     for index, name in enumerate(type_names):
         count = counts.get(name, 0)
-        if count and port_for(base, index, count) > MAX_PORT:
-            top = port_for(base, index, count)
-            raise ConfigError(f"-p: {name}.{count} would get port {top}, past {MAX_PORT} (base port {base})")
+        top = port_for(base, index, count)
+        if not count or top <= MAX_PORT:
+            continue
+        origin = f" from {source}" if source else ""
+        before = f", +{PORT_STEP} for each of the {index} types before {name}" if index else ""
+        extra = f", +{count - 1} as instance {count}" if count > 1 else ""
+        flag = "-p: " if source == "-p" else ""
+        raise ConfigError(
+            f"{flag}{name}.{count} would get port {top}, past {MAX_PORT} (base port {base}{origin}{before}{extra})"
+        )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from procdash.core.errors import ConfigError
+from procdash.core.files import read_small_file
 
 LINE_RE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
 
@@ -49,7 +50,7 @@ def load_procfile(path: Path) -> list[ProcessType]:
     """Read and parse a Procfile from disk, turning I/O and decoding trouble into ConfigError."""
     shown = str(path)
     try:
-        data = path.read_bytes()
+        data = read_small_file(path)
     except FileNotFoundError:
         raise ConfigError("no such file (use -f to name the Procfile)", path=shown) from None
     except IsADirectoryError:

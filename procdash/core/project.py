@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from procdash.core.env import load_env_files
 from procdash.core.errors import ConfigError
@@ -63,6 +63,40 @@ def resolve_paths(procfile: str | None, root: str | None) -> tuple[Path, Path]:
     return procfile_path.absolute(), root_path.absolute()
 
 
+@dataclass(frozen=True)
+class Located:
+    """Where a run's files are: the Procfile, the root, the .env files to read, and their merged values."""
+
+    procfile: Path
+    root: Path
+    env_files: list[Path]
+    dotenv: dict[str, str]
+
+
+def locate(procfile: str | None, root: str | None, env: str | None, environ: Mapping[str, str]) -> Located:
+    """Find the Procfile as honcho does: -f, else ``PROCFILE`` from the .env files, else from the environment.
+
+    A ``PROCFILE`` in .env is relative to the directory that .env belongs to (-d, or the current one),
+    which stays the root; one from the environment counts as if given with -f.
+    """
+    if procfile is None:
+        procfile_path, root_path = resolve_paths(None, root)
+        files, required = env_paths(env, root_path)
+        dotenv = load_env_files(files, required=required, environ=environ)
+        if dotenv.get("PROCFILE"):
+            named = (root_path / Path(dotenv["PROCFILE"]).expanduser()).absolute()
+            if not named.exists():
+                sources = ", ".join(str(f) for f in files if f.exists())
+                raise ConfigError(f"no such file (named by PROCFILE in {sources})", path=str(named))
+            return Located(named, root_path, files, dotenv)
+        if not environ.get("PROCFILE"):
+            return Located(procfile_path, root_path, files, dotenv)
+        procfile = environ["PROCFILE"]
+    procfile_path, root_path = resolve_paths(procfile, root)
+    files, required = env_paths(env, root_path)
+    return Located(procfile_path, root_path, files, load_env_files(files, required=required, environ=environ))
+
+
 def env_paths(spec: str | Sequence[Path] | None, root: Path) -> tuple[list[Path], bool]:
     """The .env files to read: the -e list (each required) or ROOT/.env if present."""
     if spec is None:
@@ -86,6 +120,15 @@ def base_port(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str,
     return parse_port(None, "PORT")
 
 
+def port_source(flag: str | None, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """Where ``base_port`` took the base port from, in the words its errors use."""
+    if flag is not None:
+        return "-p"
+    if "PORT" in dotenv:
+        return "PORT in .env"
+    return "PORT in the environment" if environ.get("PORT") else "the default"
+
+
 def load_project(
     *,
     procfile: str | None,
@@ -95,49 +138,58 @@ def load_project(
     port: str | None,
     only: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    formation_flag: Literal["-m", "-c"] = "-c",
     options_file: str | None = None,
     foreman_dir: Path | None = None,
 ) -> Project:
     """Load and validate everything; raises ConfigError with a one-line message on bad input.
 
-    Each setting comes from the command line when given, else Procfile.toml, else ``.foreman`` (read
-    from ``foreman_dir``, the current directory for the CLI), else procdash's default.
+    ``formation_flag`` says how ``formation`` reads: ``-m`` as Foreman's (only the listed types start),
+    ``-c`` as honcho's (the unlisted ones keep their count). Each setting comes from the command line
+    when given, else Procfile.toml, else ``.foreman`` (read from ``foreman_dir``, the current directory
+    for the CLI), else procdash's default.
     """
     environ = os.environ if environ is None else environ
     foreman = load_foreman_defaults(foreman_dir) if foreman_dir is not None else {}
-    procfile_path, root_path = resolve_paths(
+    located = locate(
         procfile if procfile is not None else foreman.get("procfile"),
         root if root is not None else foreman.get("root"),
+        env if env is not None else foreman.get("env"),
+        environ,
     )
+    procfile_path, root_path, files, dotenv = located.procfile, located.root, located.env_files, located.dotenv
     types = load_procfile(procfile_path)
     names = [t.name for t in types]
     side_path = Path(options_file).expanduser().absolute() if options_file is not None else sidefile_path(procfile_path)
     side = load_sidefile(side_path, names, root_path, required=options_file is not None)
+    if env is None and "env" in side.defaults and side.path is not None:
+        # Procfile.toml's env files replace .foreman's and the default ROOT/.env.
+        files = [side.path.parent / Path(item).expanduser() for item in side.defaults["env"]]
+        dotenv = load_env_files(files, required=True, environ=environ)
     type_counts = {name: opts.count for name, opts in side.types.items() if opts.count is not None}
-    formation_flag = "-m"
-    if formation is None and "formation" in side.defaults:
-        formation = side.defaults["formation"]
-        formation_flag = _where(side, "formation")
-    elif formation is None and "formation" in foreman:
-        formation = foreman["formation"]
-        formation_flag = f"{foreman_dir / '.foreman' if foreman_dir else '.foreman'}: formation"
-    counts = parse_formation(formation, names, flag=formation_flag, defaults=type_counts)
+    label: str = formation_flag
+    if formation is None:
+        formation, label, formation_flag = _file_formation(side, foreman, foreman_dir, formation_flag)
+    counts = parse_formation(
+        formation, names, flag=label, unlisted=0 if formation_flag == "-m" else 1, defaults=type_counts
+    )
     if only:
         unknown = [name for name in only if name not in counts]
         if unknown:
             raise ConfigError(f"unknown process type {unknown[0]!r} (the Procfile has {', '.join(names)})")
         counts = {name: (count if name in only else 0) for name, count in counts.items()}
-    env_spec: str | list[Path] | None = env
-    if env is None and "env" in side.defaults and side.path is not None:
-        env_spec = [side.path.parent / Path(item).expanduser() for item in side.defaults["env"]]
-    elif env is None and "env" in foreman:
-        env_spec = foreman["env"]
-    files, required = env_paths(env_spec, root_path)
-    dotenv = load_env_files(files, required=required)
     port_flag = port if port is not None else side.defaults.get("port", foreman.get("port"))
+    if port is not None:
+        source = "-p"
+    elif "port" in side.defaults:
+        source = f"port in {side.path.name if side.path else 'Procfile.toml'}"
+    elif "port" in foreman:
+        source = "port in .foreman"
+    else:
+        source = port_source(None, dotenv, environ)
     base = base_port(port_flag, dotenv, environ)
-    check_ports(base, names, counts)
-    settings = {key: value for key, value in side.defaults.items() if key not in ("formation", "env", "port")}
+    check_ports(base, names, counts, source)
+    settings = {key: value for key, value in side.defaults.items() if key not in FILE_ONLY}
     if "timeout" in foreman:
         settings.setdefault("timeout", foreman["timeout"])
     return Project(
@@ -153,7 +205,23 @@ def load_project(
     )
 
 
-def _where(side: SideFile, key: str) -> str:
-    """ "Procfile.toml:3: formation", to prefix errors about a value that came from the options file."""
-    line = line_of(side.lines, (key,))
-    return f"{side.path}:{line}: {key}" if line is not None else f"{side.path}: {key}"
+# Procfile.toml defaults load_project applies itself; the rest are left to the caller in ``settings``.
+FILE_ONLY = ("formation", "concurrency", "env", "port")
+
+
+def _file_formation(
+    side: SideFile, foreman: Mapping[str, Any], foreman_dir: Path | None, flag: Literal["-m", "-c"]
+) -> tuple[str | None, str, Literal["-m", "-c"]]:
+    """The formation the files give when the command line gives none: (spec, error label, meaning).
+
+    ``formation`` reads as Foreman's -m (only the listed types start), ``concurrency`` as honcho's -c.
+    """
+    for key, meaning in (("formation", "-m"), ("concurrency", "-c")):
+        if key in side.defaults:
+            line = line_of(side.lines, (key,))
+            label = f"{side.path}:{line}: {key}" if line is not None else f"{side.path}: {key}"
+            return side.defaults[key], label, meaning  # type: ignore[return-value]
+    if "formation" in foreman:
+        shown = foreman_dir / ".foreman" if foreman_dir is not None else ".foreman"
+        return foreman["formation"], f"{shown}: formation", "-m"
+    return None, flag, flag

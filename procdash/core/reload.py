@@ -102,6 +102,8 @@ class Reloader:
 
     def reload(self) -> ReloadResult:
         """Re-read every file and apply the difference; the result says what happened."""
+        if self.supervisor.stopping_all:
+            return ReloadResult(error="procdash is stopping")
         try:
             new = self.load()
             check_ports(new.base_port, new.type_names, {n: self._count_after(n, new) for n in new.type_names})

@@ -15,6 +15,7 @@ from typing import Any
 from procdash.core.depends import find_cycle
 from procdash.core.env import load_env_files
 from procdash.core.errors import ConfigError
+from procdash.core.files import read_small_file
 from procdash.core.sidefile_schema import DEFAULT_KEYS, TYPE_KEYS, Where, kind_of, suggest
 from procdash.core.tomlkeys import KeyPath, key_lines
 from procdash.core.typeoptions import TypeOptions
@@ -47,7 +48,7 @@ def load_sidefile(path: Path, type_names: Sequence[str], root: Path, *, required
     """Read, parse and check an options file against the Procfile's types."""
     shown = str(path)
     try:
-        data = path.read_bytes()
+        data = read_small_file(path)
     except FileNotFoundError:
         if required:
             raise ConfigError("no such options file", path=shown) from None
@@ -91,6 +92,8 @@ def parse_sidefile(
             raise here.error(f"expected a table [{key}] of options for that process type, got {kind_of(value)}")
         else:
             raise here.error(f"unknown key{suggest(key, list(DEFAULT_KEYS) + names)}")
+    if "formation" in defaults and "concurrency" in defaults:
+        raise top.child("concurrency").error("set formation (only the listed types start) or concurrency, not both")
     types = {name: _type_options(name, table, top.child(name), root) for name, table in tables.items()}
     for name, opts in types.items():
         for dep in opts.depends_on:

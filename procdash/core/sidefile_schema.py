@@ -34,7 +34,6 @@ ALIASES = {
     "signal": "stop_signal",
     "availability": "restart",
     "replicas": "count",
-    "concurrency": "formation",
 }
 
 
@@ -345,7 +344,8 @@ def _port(value: object, where: Where) -> str:
 
 # App-wide defaults, spelled as the long command-line options; values come out as argparse would hold them.
 DEFAULT_KEYS: dict[str, Parser] = {
-    "formation": lambda v, w: as_str(v, w),
+    "formation": lambda v, w: as_str(v, w),  # Foreman's -m: only the listed types start
+    "concurrency": lambda v, w: as_str(v, w),  # honcho's -c: the others keep their count
     "port": _port,
     "timeout": lambda v, w: as_seconds(v, w),
     "restart": as_restart,

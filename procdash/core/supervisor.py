@@ -12,6 +12,7 @@ from pathlib import Path
 from procdash.core import events as ev
 from procdash.core.depends import start_levels
 from procdash.core.exits import ExitsMixin
+from procdash.core.files import spawn_failure
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
 from procdash.core.launch import LaunchMixin
@@ -330,7 +331,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
                 stop_signal=inst.stop_signal,
             )
         except OSError as exc:
-            message = f"procdash: cannot start {inst.name}: {exc.strerror or exc}"
+            message = f"procdash: cannot start {inst.name}: {spawn_failure(exc, self.instance_cwd(inst))}"
             inst.log.append(message)
             self._emit(ev.Output(inst, [message]))
             inst.started_at = time.monotonic()

@@ -15,7 +15,8 @@ def env() -> Iterator[dict[str, str]]:
     """An environment whose XDG_RUNTIME_DIR is a fresh 0700 dir, short enough for sun_path, removed afterwards."""
     runtime = tempfile.mkdtemp(prefix="pdctl-")  # tmp_path is too deep for a 107-byte socket path
     os.chmod(runtime, 0o700)
-    environ = {**os.environ, "XDG_RUNTIME_DIR": runtime}
+    # The state dir is the fallback after the runtime dir: keep it out of the real home too.
+    environ = {**os.environ, "XDG_RUNTIME_DIR": runtime, "XDG_STATE_HOME": os.path.join(runtime, "state")}
     environ.pop("NO_COLOR", None)
     try:
         yield environ

@@ -233,25 +233,22 @@ def test_nothing_running_is_a_clear_error(tmp_path: Path, env: dict[str, str]) -
     assert explicit.returncode == 1 and explicit.stderr.count("\n") == 1
 
 
-def test_a_loose_socket_directory_is_refused_by_server_and_client(tmp_path: Path, env: dict[str, str]) -> None:
-    write(tmp_path / "Procfile", "web: sleep 300\n")
+def test_a_loose_socket_directory_is_used_by_neither_server_nor_client(tmp_path: Path, env: dict[str, str]) -> None:
     directory = Path(env["XDG_RUNTIME_DIR"]) / "procdash"
     directory.mkdir(mode=0o755)
     directory.chmod(0o755)
-    for args in (["start", "--headless"], ["ctl", "status"]):
-        result = subprocess.run(
-            [*PROCDASH, *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            stdin=subprocess.DEVNULL,
-        )
-        assert result.returncode == 2, args
-        assert result.stderr == (
-            f"procdash: error: {directory}: the control directory has loose permissions 0755; run chmod 700 on it\n"
-        )
+    with running(tmp_path, env) as formation:
+        assert formation.socket.parent == Path(env["XDG_STATE_HOME"]) / "procdash"
+        assert list(directory.iterdir()) == []
+        result = ctl("status", "--json", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["server"]["socket"] == str(formation.socket)
+    # With nothing running, the client names the directory it would not trust.
+    result = ctl("status", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"procdash: error: {directory}: the control directory has loose permissions 0755; run chmod 700 on it\n"
+    )
 
 
 def test_status_shows_cpu_and_memory_when_headless_samples(tmp_path: Path, env: dict[str, str]) -> None:
@@ -261,3 +258,22 @@ def test_status_shows_cpu_and_memory_when_headless_samples(tmp_path: Path, env: 
         assert web["rss"] > 100_000 and web["cpu"] is not None and status(formation)["sampled"]
         human = ctl("status", cwd=tmp_path, env=formation.env).stdout.splitlines()
         assert human[2].split()[-1] != "-"
+
+
+def test_ctl_finds_the_procdash_of_the_procfile_that_dotenv_names(tmp_path: Path, env: dict[str, str]) -> None:
+    write(tmp_path / "Procfile.dev", "dev: sleep 300\n")
+    write(tmp_path / ".env", "PROCFILE=Procfile.dev\n")
+    proc = subprocess.Popen(
+        [*PROCDASH, "start", "--headless", "-t", "3"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    formation = Running(proc, tmp_path / "Procfile.dev", env)
+    try:
+        formation.wait_listening()
+        assert [inst["name"] for inst in status(formation)["instances"]] == ["dev.1"]
+    finally:
+        formation.stop()

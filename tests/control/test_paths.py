@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from procdash.control.client import NotRunning, find_socket
 from procdash.control.listener import bind_socket, clear_stale, unlink_if_ours
-from procdash.control.paths import MAX_SOCKET_PATH, ensure_private_dir, socket_name, socket_path
+from procdash.control.paths import (
+    MAX_SOCKET_PATH,
+    candidate_dirs,
+    ensure_private_dir,
+    socket_address,
+    socket_name,
+    socket_path,
+)
 from procdash.core.errors import ConfigError
 
 
@@ -37,16 +43,48 @@ def test_socket_goes_in_the_runtime_dir_named_by_a_hash_of_the_real_path(tmp_pat
 
 
 @pytest.mark.parametrize("value", ["", "relative/dir", "/nonexistent/procdash-test"])
-def test_an_unusable_runtime_dir_falls_back_to_a_per_user_temp_dir(tmp_path: Path, value: str) -> None:
-    path = socket_path(tmp_path / "Procfile", {"XDG_RUNTIME_DIR": value})
-    assert path.parent == Path(tempfile.gettempdir()) / f"procdash-{os.geteuid()}"
+def test_an_unusable_runtime_dir_falls_back_to_the_state_dir_under_home(tmp_path: Path, value: str) -> None:
+    home = tmp_path / "home"
+    path = socket_path(tmp_path / "Procfile", {"XDG_RUNTIME_DIR": value, "HOME": str(home)})
+    assert path.parent == home / ".local" / "state" / "procdash"
+    state = tmp_path / "state"
+    path = socket_path(tmp_path / "Procfile", {"XDG_RUNTIME_DIR": value, "XDG_STATE_HOME": str(state)})
+    assert path.parent == state / "procdash"
 
 
-def test_a_runtime_dir_too_deep_for_sun_path_falls_back(tmp_path: Path) -> None:
+def test_the_lookup_order_depends_only_on_the_environment(tmp_path: Path) -> None:
+    env = {**runtime(tmp_path), "HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path / "tmp")}
+    expected = [
+        Path(env["XDG_RUNTIME_DIR"]) / "procdash",
+        tmp_path / "home" / ".local" / "state" / "procdash",
+        tmp_path / "tmp" / f"procdash-{os.geteuid()}",
+    ]
+    assert candidate_dirs(env) == expected
+    # A TMPDIR that does not exist (or is full) is not probed: it stays where a client will look.
+    assert candidate_dirs({**env, "TMPDIR": "/nonexistent/tmp"})[-1] == Path(
+        f"/nonexistent/tmp/procdash-{os.geteuid()}"
+    )
+    assert candidate_dirs({"HOME": "relative", "TMPDIR": "relative"})[-1] == Path(f"/tmp/procdash-{os.geteuid()}")
+
+
+def test_a_socket_path_past_sun_path_binds_and_connects_through_a_short_alias(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 100)
     deep.mkdir(mode=0o700)
     path = socket_path(tmp_path / "Procfile", {"XDG_RUNTIME_DIR": str(deep)})
-    assert path.parent == Path(tempfile.gettempdir()) / f"procdash-{os.geteuid()}"
+    assert path.parent == deep / "procdash" and len(os.fsencode(path)) > MAX_SOCKET_PATH
+    ensure_private_dir(path.parent)
+    sock, identity = bind_socket(path)
+    try:
+        assert path.exists() and path.stat().st_mode & 0o777 == 0o600
+        with socket_address(path) as address:
+            assert len(os.fsencode(address)) <= MAX_SOCKET_PATH
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(address)
+            client.close()
+    finally:
+        sock.close()
+    unlink_if_ours(path, identity)
+    assert not path.exists()
 
 
 def test_private_dir_is_created_0700_even_under_a_permissive_umask(tmp_path: Path) -> None:

@@ -143,23 +143,53 @@ def test_many_clients_at_once(env: dict[str, str]) -> None:
     assert serve(env, SLEEPER, body) == []
 
 
-def test_clients_beyond_the_limit_are_told_busy(env: dict[str, str]) -> None:
+def test_streams_have_their_own_limit_and_never_block_requests(env: dict[str, str]) -> None:
     async def body(sup: Supervisor, server: ControlServer) -> None:
         holders = [await Client.open(server) for _ in range(8)]
         for holder in holders:
             assert (await holder.call(p.request("subscribe", logs=False)))["ok"]
         extra = await Client.open(server)
-        busy = await extra.read()
-        assert busy is not None and code(busy) == p.BUSY and "at most 8" in busy["error"]["message"]
-        assert await extra.read() is None
+        busy = await extra.call(p.request("subscribe"))
+        assert code(busy) == p.BUSY and busy["error"]["message"] == "too many streaming clients (at most 8)"
+        assert (await extra.call(p.request("status")))["ok"], "the refused stream's connection still answers"
         holders[0].close()
-        await wait_until(lambda: server.client_count == 7)
-        again = await Client.open(server)
-        assert (await again.call(p.request("status")))["ok"]
-        for client in [*holders, again]:
+        await wait_until(lambda: server.client_count == 8)
+        assert (await extra.call(p.request("subscribe", logs=False)))["ok"]
+        for client in [*holders, extra]:
+            client.close()
+
+    assert serve(env, SLEEPER, body, max_clients=8, max_streams=8) == []
+
+
+def test_a_full_house_of_idle_connections_makes_room_for_a_new_one(env: dict[str, str]) -> None:
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        idle = [await Client.open(server) for _ in range(8)]
+        await wait_until(lambda: server.client_count == 8)
+        fresh = await Client.open(server)
+        assert (await fresh.call(p.request("status")))["ok"]
+        evicted = await idle[0].read()
+        assert evicted is not None and code(evicted) == p.BUSY
+        assert evicted["error"]["message"] == "too many control clients at once (at most 8); try again"
+        assert await idle[0].read() is None
+        for client in [*idle, fresh]:
             client.close()
 
     assert serve(env, SLEEPER, body, max_clients=8) == []
+
+
+def test_a_connection_without_a_complete_request_is_closed_after_the_timeout(env: dict[str, str]) -> None:
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        silent, partial, served = [await Client.open(server) for _ in range(3)]
+        await partial.send(b'{"cmd": "sta')
+        assert (await served.call(p.request("info")))["ok"]
+        for client in (silent, partial, served):
+            reply = await client.read(timeout=5)
+            assert reply is not None and code(reply) == p.TIMEOUT, reply
+            assert reply["error"]["message"] == "no complete request within 0.5s; closing"
+            assert await client.read() is None
+        await wait_until(lambda: server.client_count == 0)
+
+    assert serve(env, SLEEPER, body, request_timeout=0.5) == []
 
 
 def test_a_slow_subscriber_is_dropped_and_nothing_else_suffers(env: dict[str, str]) -> None:
@@ -291,3 +321,75 @@ def test_default_quit_stops_every_process(env: dict[str, str]) -> None:
         client.close()
 
     assert serve(env, SLEEPER, body) == []
+
+
+def test_a_long_logs_reply_comes_whole_and_a_follower_continues_without_gap(env: dict[str, str]) -> None:
+    # 6,000 lines of 1 KiB arrive before the request; then a ticker keeps writing while the reply is read.
+    procfile = {
+        "web": "python3 -c \"import sys; [print('%05d ' % i + 'y' * 1018) for i in range(6000)]\"; "
+        "i=6000; while :; do echo $i; i=$((i+1)); sleep 0.01; done"
+    }
+
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        web = sup.find("web.1")
+        assert web is not None
+        await wait_until(lambda: web.log.next_seq >= 6000, timeout=30)
+        client = await Client.open(server)
+        await client.send(p.request("logs", 1, name="web.1", lines=10000, follow=True))
+        await wait_until(lambda: any(c.follow is web for c in server._connections))
+        seen = web.log.next_seq
+        await wait_until(lambda: web.log.next_seq >= seen + 10)  # lines that must queue behind the reply
+        reply = await client.read(timeout=30)
+        assert reply is not None and reply["ok"] and reply["seq"] == 0
+        numbers = [int(line.split()[0]) for line in reply["lines"]]
+        while len(numbers) < reply["seq"] + len(reply["lines"]) + 20:
+            message = await client.read()
+            assert message is not None and message["event"] == "lines"
+            assert message["seq"] == len(numbers), "the first event starts right after the reply"
+            numbers.extend(int(line) for line in message["lines"])
+        assert numbers == list(range(len(numbers)))
+        client.close()
+
+    assert serve(env, procfile, body) == []
+
+
+def test_a_reader_so_slow_that_its_reply_scrolls_away_is_dropped(env: dict[str, str]) -> None:
+    # A full scrollback first; the rest (which pushes it all out) only once the reply has begun.
+    procfile = {
+        "burst": "python3 -c \"[print('z' * 1000) for i in range(10000)]\"; "
+        "while [ ! -e go ]; do sleep 0.02; done; seq 1 100000; exec sleep 300"
+    }
+
+    async def body(sup: Supervisor, server: ControlServer) -> None:
+        burst = sup.find("burst.1")
+        assert burst is not None
+        await wait_until(lambda: burst.log.next_seq >= 10000, timeout=30)
+        slow = socket.socket(socket.AF_UNIX)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(str(server.path))
+        slow.sendall(p.encode(p.request("logs", name="burst.1", lines=10000)))
+        await wait_until(lambda: any(c.replying for c in server._connections))
+        (Path(env["XDG_RUNTIME_DIR"]) / "go").touch()
+        await wait_until(lambda: burst.log.first_seq >= 10000, timeout=30)  # every promised line is gone
+        received = bytearray()
+        slow.setblocking(False)
+
+        def ended() -> bool:
+            try:
+                chunk = slow.recv(65536)
+            except BlockingIOError:
+                return False
+            except ConnectionResetError:
+                return True
+            received.extend(chunk)
+            return not chunk
+
+        await wait_until(ended, timeout=20)  # reading again, it learns at once, well before the 30 s timeout
+        assert received.startswith(b'{"v":1') and not received.endswith(b"]}\n"), "cut off, not finished"
+        await wait_until(lambda: server.client_count == 0)
+        fresh = await Client.open(server)
+        assert (await fresh.call(p.request("status")))["ok"]
+        fresh.close()
+        slow.close()
+
+    assert serve(env, procfile, body) == []

@@ -75,6 +75,19 @@ def test_formation(spec: str | None, expected: dict[str, int]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (None, {"web": 1, "worker": 1, "clock": 1}),
+        ("", {"web": 1, "worker": 1, "clock": 1}),
+        ("web=2", {"web": 2, "worker": 0, "clock": 0}),
+        ("all=3,web=1", {"web": 1, "worker": 3, "clock": 3}),
+    ],
+)
+def test_foreman_formation_starts_only_what_it_lists(spec: str | None, expected: dict[str, int]) -> None:
+    assert parse_formation(spec, ["web", "worker", "clock"], flag="-m", unlisted=0) == expected
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
         ("nope=1", "unknown process type 'nope'"),

@@ -215,14 +215,14 @@ def test_precedence_command_line_then_procfile_toml_then_foreman_then_default(tm
     write(tmp_path / "b.env", "B=2\n")
     write(tmp_path / ".foreman", "formation: web=5\nport: 7000\ntimeout: 9\nenv: a.env\n")
     fore = tmp_path
-    # .foreman alone
+    # .foreman alone: its formation reads as Foreman's -m, so only web starts
     loaded = project(tmp_path, foreman_dir=fore)
-    assert loaded.counts == {"web": 5, "worker": 1, "clock": 1}  # type: ignore[attr-defined]
+    assert loaded.counts == {"web": 5, "worker": 0, "clock": 0}  # type: ignore[attr-defined]
     assert loaded.base_port == 7000 and loaded.settings == {"timeout": 9.0}  # type: ignore[attr-defined]
     # Procfile.toml wins over .foreman; per-type count is the default under the formation string
     write(
         tmp_path / "Procfile.toml",
-        'formation = "web=2"\nport = 6000\ntimeout = 3\nenv = ["b.env"]\n[worker]\ncount = 4\n[clock]\ncount = 0\n',
+        'concurrency = "web=2"\nport = 6000\ntimeout = 3\nenv = ["b.env"]\n[worker]\ncount = 4\n[clock]\ncount = 0\n',
     )
     loaded = project(tmp_path, foreman_dir=fore)
     assert loaded.counts == {"web": 2, "worker": 4, "clock": 0}  # type: ignore[attr-defined]
@@ -251,6 +251,7 @@ def test_formation_from_the_file_names_the_file_on_error(tmp_path: Path) -> None
     [
         ("formation: [1, 2]\n", ".foreman:1: formation: expected a string or number, got list"),
         ("port: 1\ntimeout: soon\n", ".foreman:2: timeout: expected seconds, got 'soon'"),
+        ("env: a.env\nport: http\n", ".foreman:2: port: expected a port number 1-65535, got 'http'"),
         ("a: [\n", ".foreman:2: invalid YAML"),
         ("- just\n- a list\n", ".foreman:1: expected a mapping of option: value"),
     ],
@@ -278,3 +279,16 @@ def test_foreman_procfile_and_root(tmp_path: Path) -> None:
         os.chdir(here)
     assert loaded.procfile == tmp_path / "deploy" / "Procfile.prod"
     assert loaded.counts == {"web": 3}
+
+
+def test_file_formation_reads_as_foremans_and_concurrency_as_honchos(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "web: true\nworker: true\n")
+    write(tmp_path / "Procfile.toml", 'formation = "web=2"\n[worker]\ncount = 3\n')
+    assert project(tmp_path).counts == {"web": 2, "worker": 0}  # type: ignore[attr-defined]
+    write(tmp_path / "Procfile.toml", 'concurrency = "web=2"\n[worker]\ncount = 3\n')
+    assert project(tmp_path).counts == {"web": 2, "worker": 3}  # type: ignore[attr-defined]
+    write(tmp_path / "Procfile.toml", "[worker]\ncount = 3\n")
+    assert project(tmp_path).counts == {"web": 1, "worker": 3}  # type: ignore[attr-defined]
+    write(tmp_path / "Procfile.toml", 'formation = "web=1"\nconcurrency = "web=2"\n')
+    with pytest.raises(ConfigError, match=r"concurrency: set formation .* or concurrency, not both"):
+        project(tmp_path)

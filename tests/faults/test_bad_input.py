@@ -69,8 +69,8 @@ CASES: dict[str, Case] = {
     "formation-no-name": Case(("-m", "=2"), "-m: expected NAME=COUNT"),
     "formation-too-many": Case(("-m", "web=1001"), "-m web: count 1001 is more than 1000"),
     "formation-all-bad": Case(("-m", "all=many"), "-m all: count must be a whole number"),
-    "formation-honcho-flag": Case(("-c", "worker=1.5"), "-m worker: count must be a whole number"),
-    "formation-flag-without-value": Case(("-m",), "argument -m/-c/--formation/--concurrency: expected one argument"),
+    "formation-honcho-flag": Case(("-c", "worker=1.5"), "-c worker: count must be a whole number"),
+    "formation-flag-without-value": Case(("-m",), "argument -m/--formation: expected one argument"),
     "type-argument-unknown": Case(("start", "nosuch"), "unknown process type 'nosuch'"),
     # ports
     "port-not-a-number": Case(("-p", "http"), "-p: port must be a number"),
@@ -79,6 +79,17 @@ CASES: dict[str, Case] = {
     "port-negative": Case(("-p", "-5"), "-p: port -5 is outside"),
     "port-formation-overflows": Case(("-p", "65500"), "-p: worker.1 would get port 65600"),
     "port-scaled-overflows": Case(("-p", "65535", "-m", "web=2"), "-p: web.2 would get port 65536"),
+    # Without -p, the message blames the type whose port passes 65535 and where the base port came from.
+    "port-many-types-overflow": Case(
+        (),
+        "t7.1 would get port 65600, past 65535 (base port 65000 from PORT in .env, +100 for each of the 6 types",
+        files={".env": "PORT=65000\n", "Procfile": "".join(f"t{i}: sleep 1\n" for i in range(1, 8))},
+    ),
+    "port-environment-overflow": Case(
+        ("-m", "worker=2"),
+        "worker.2 would get port 65536, past 65535 (base port 65435 from PORT in the environment",
+        env={"PORT": "65435"},
+    ),
     "port-in-dotenv": Case((), "PORT in .env: port must be a number", files={".env": "PORT=abc\n"}),
     "port-in-dotenv-range": Case((), "PORT in .env: port 70000 is outside", files={".env": "PORT=70000\n"}),
     "port-in-environment": Case((), "PORT in the environment: port must be a number", env={"PORT": "eighty"}),
@@ -98,7 +109,10 @@ CASES: dict[str, Case] = {
     "root-is-a-file": Case(("-d", "afile"), "afile: -d: no such directory", files={"afile": "x"}),
     "root-without-procfile": Case(("-d", "empty"), "Procfile: no such file", dirs=("empty",)),
     "root-unreadable": Case(
-        ("-d", "locked"), "Procfile: cannot read: Permission denied", dirs=("locked",), unreadable=("locked",)
+        ("-d", "locked"),
+        "locked/.env: cannot read env file: Permission denied",
+        dirs=("locked",),
+        unreadable=("locked",),
     ),
     # Procfile.toml and .foreman
     "options-unknown-key": Case(
@@ -240,7 +254,9 @@ def test_unusable_working_directory_is_an_instance_crash(tmp_path: Path) -> None
     drive(sup, body)
     web = sup.find("web.1")
     assert web is not None and web.state is State.CRASHED and web.exit_code == 127
-    assert notices and notices[0].startswith("procdash: cannot start web.1")
+    assert notices == [
+        f"procdash: cannot start web.1: working directory {tmp_path / 'gone'}: No such file or directory"
+    ]
 
 
 def test_port_in_use_is_the_instance_failing_not_procdash(tmp_path: Path) -> None:

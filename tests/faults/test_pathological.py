@@ -240,7 +240,7 @@ def test_dashboard_stays_responsive_under_a_flood(tmp_path: Path) -> None:
             "sleeper": "echo $$ >> sleeper.pids; exec sleep 1000",
         },
     )
-    term = PtyProcdash(["start", "-t", "1", "-m", "flood=2"], cwd=tmp_path, size=(120, 40))
+    term = PtyProcdash(["start", "-t", "1", "-c", "flood=2"], cwd=tmp_path, size=(120, 40))
     try:
         wait_for(lambda: read_pids(tmp_path / "sleeper.pids"), 30, "the formation to start")
         drawn = len(term.output())
