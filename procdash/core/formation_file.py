@@ -1,7 +1,8 @@
 """Remember the formation: write the current counts into Procfile.toml, keeping its comments and layout.
 
-A type whose table sets ``count`` gets that count updated in place; every other type goes into the
-top-level ``formation = "web=3,worker=1"``. The file is created when missing and replaced atomically.
+Every type goes into the top-level ``formation = "web=3,worker=0"`` (or ``concurrency``, when the file
+uses that key instead), so the file starts exactly this formation; a type whose table sets ``count`` gets
+that count updated too, so the two never disagree. The file is created when missing, replaced atomically.
 """
 
 from __future__ import annotations
@@ -42,17 +43,12 @@ def save_formation(path: Path, counts: Mapping[str, int]) -> str:
             doc = tomlkit.parse(text)
         except TOMLKitError as exc:
             raise ConfigError(f"invalid TOML, not rewritten: {exc}", path=str(path)) from None
-    in_formation: dict[str, int] = {}
     for name, count in counts.items():
         table = doc.get(name)
         if isinstance(table, Table) and "count" in table:
             table["count"] = count
-        else:
-            in_formation[name] = count
-    if in_formation:
-        doc["formation"] = formation_text(in_formation)
-    elif "formation" in doc:
-        del doc["formation"]
+    key = "concurrency" if "concurrency" in doc and "formation" not in doc else "formation"
+    doc[key] = formation_text(counts)
     _replace(path, tomlkit.dumps(doc))
     return formation_text(counts)
 

@@ -174,6 +174,8 @@ class Reloader:
             for inst in list(sup.slots[name]):
                 if inst.alive or inst.state in RESTARTABLE:
                     sup.restart(inst.name, reason=f"reload: {reasons[name]}")
+        # A type the formation does not list gets 0 (Foreman's -m), which would otherwise look like a bug.
+        result.added = [name if counts[name] else f"{name} (count 0)" for name in result.added]
         self._drop_finished()
         for callback in self.on_reloaded:
             callback(new)

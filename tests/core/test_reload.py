@@ -29,6 +29,7 @@ def setup(tmp_path: Path, procfile: str, options: str = "") -> tuple[Supervisor,
         root=None,
         env=None,
         formation=None,
+        concurrency=None,
         port=None,
         options=None,
         types=[],
@@ -120,11 +121,22 @@ def test_save_keeps_comments_and_layout_and_updates_table_counts(tmp_path: Path)
     )
     save_formation(path, {"web": 4, "worker": 1})
     assert path.read_text() == (
-        '# my project\nport = 6000  # base port\nformation = "worker=1"\n\n'
+        '# my project\nport = 6000  # base port\nformation = "web=4,worker=1"\n\n'
         "[web]\n# two by default\ncount = 4\nstop_timeout = 3\n"
     )
-    save_formation(path, {"web": 1, "worker": 3})
-    assert 'formation = "worker=3"' in path.read_text() and "count = 1" in path.read_text()
+    save_formation(path, {"web": 1, "worker": 0})
+    assert 'formation = "web=1,worker=0"' in path.read_text() and "count = 1" in path.read_text()
+    project = load_project(
+        procfile=str(write(tmp_path / "Procfile", "web: x\nworker: y\n")),
+        root=None,
+        env=None,
+        formation=None,
+        port=None,
+    )
+    assert project.counts == {"web": 1, "worker": 0}
+    path.write_text('concurrency = "web=2"  # honcho style\n')
+    save_formation(path, {"web": 3, "worker": 1})
+    assert path.read_text() == 'concurrency = "web=3,worker=1"  # honcho style\n'
     fresh = tmp_path / "new" / "Procfile.toml"
     fresh.parent.mkdir()
     save_formation(fresh, {"web": 2})
