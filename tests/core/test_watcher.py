@@ -228,3 +228,34 @@ def test_bad_watch_keys_name_file_line_and_key(tmp_path: Path, text: str, messag
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert "never" not in result.stdout
+
+
+def test_reload_auto_follows_the_procfile_and_its_options_file(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "web: exec sleep 60\n")
+    write(tmp_path / "Procfile.toml", 'reload = "auto"\n')
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        proc = subprocess.Popen([*PROCDASH, "--headless"], cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_until_sync(lambda: "web.1 started" in out.read_text())
+        deadline = time.monotonic() + 15
+        while "reloaded: added clock" not in out.read_text():  # saved until the live watcher sees it
+            assert time.monotonic() < deadline, out.read_text()
+            write(tmp_path / "Procfile", f"web: exec sleep 60\nclock: exec sleep 61 # {time.monotonic()}\n")
+            time.sleep(0.5)
+        wait_until_sync(lambda: "clock.1 started" in out.read_text())
+        write(tmp_path / "Procfile.toml", 'reload = "auto"\n[web]\nstop_timeout = "soon"\n')
+        wait_until_sync(lambda: "reload failed, nothing changed: " in out.read_text(), timeout=15)
+        assert "Procfile.toml:3: web.stop_timeout: expected a number of seconds" in out.read_text()
+        assert out.read_text().count("web.1 started") == 1  # web kept its process throughout
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_bad_reload_value_names_the_line(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "web: echo never\n")
+    write(tmp_path / "Procfile.toml", '\nreload = "sometimes"\n')
+    result = subprocess.run([*PROCDASH, "--headless"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "Procfile.toml:2: reload: expected one of manual, auto, got 'sometimes'" in result.stderr
