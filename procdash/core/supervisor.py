@@ -161,6 +161,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         if inst.retiring:
             return
         inst.reason = reason
+        inst.reason_run = inst.restarts + 1
         inst.fast_failures = 0
         inst.stop_requested = False
         if inst.alive:

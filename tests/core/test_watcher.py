@@ -259,3 +259,24 @@ def test_bad_reload_value_names_the_line(tmp_path: Path) -> None:
     result = subprocess.run([*PROCDASH, "--headless"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "Procfile.toml:2: reload: expected one of manual, auto, got 'sometimes'" in result.stderr
+
+
+def test_the_restart_reason_shows_only_while_that_restart_is_under_way(tmp_path: Path) -> None:
+    sup = formation(tmp_path, "web: trap 'sleep 0.5; exit 0' TERM; while true; do sleep 0.1; done\n", "")
+
+    async def main() -> None:
+        sup.start()
+        try:
+            inst = sup.slots["web"][0]
+            await wait_until(lambda: inst.pid)
+            sup.restart("web.1", reason="src/app.py changed")
+            assert inst.status_text == "restarting: src/app.py changed"
+            await wait_until(lambda: inst.state is State.RUNNING and inst.restarts == 1)
+            assert inst.status_text == "running" and inst.reason == "src/app.py changed"
+            sup.stop("web.1")  # a later stop is not that restart
+            assert inst.state is State.STOPPING and inst.status_text == "stopping"
+        finally:
+            await sup.stop_all()
+            sup.close()
+
+    asyncio.run(main())
