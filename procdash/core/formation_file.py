@@ -13,10 +13,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import Table
-
 from procdash.core.errors import ConfigError
 
 HEADER = "procdash options for the Procfile beside this file (see procdash's README, Procfile.toml)"
@@ -29,6 +25,11 @@ def formation_text(counts: Mapping[str, int]) -> str:
 
 def save_formation(path: Path, counts: Mapping[str, int]) -> str:
     """Write ``counts`` into the options file at ``path``; returns what was written, for the message."""
+    # Imported here: only saving needs it, and procdash's start-up time should not pay for it.
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+    from tomlkit.items import Table
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
