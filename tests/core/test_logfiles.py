@@ -106,13 +106,13 @@ def test_bad_log_keys_name_file_line_and_key(tmp_path: Path) -> None:
 def test_a_stalled_disk_never_blocks_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the writer stuck in a write, output keeps flowing and the file says how much it missed."""
     release = threading.Event()
-    real_write = RotatingFile.write
+    real_drain = LogFiles._drain
 
-    def stuck_write(self: RotatingFile, data: bytes) -> None:
-        release.wait(30)
-        real_write(self, data)
+    def stuck_drain(self: LogFiles) -> None:
+        release.wait(30)  # the disk hangs: the writer takes nothing from the queue until released
+        real_drain(self)
 
-    monkeypatch.setattr(RotatingFile, "write", stuck_write)
+    monkeypatch.setattr(LogFiles, "_drain", stuck_drain)
     monkeypatch.setattr(logfiles, "MAX_PENDING", 1000)
     sup = make({"web": "seq 1 5000"}, root=tmp_path)
     logs = LogFiles(LogSettings(directory=tmp_path / "logs"))
