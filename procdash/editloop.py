@@ -64,9 +64,9 @@ def log_settings(args: argparse.Namespace, project: Project) -> LogSettings:
 
 
 def project_files(project: Project) -> list[Path]:
-    """The files a reload re-reads: the Procfile, its options file and the .env files."""
+    """The files a reload re-reads: the Procfile, its options file, the .env files (ROOT/.env even if missing)."""
     side = project.sidefile.path or sidefile_path(project.procfile)
-    return [project.procfile, side, *project.env_files]
+    return list(dict.fromkeys([project.procfile, side, *project.env_files, project.root / ".env"]))
 
 
 class EditLoop:
