@@ -84,7 +84,7 @@ class EditLoop:
         self.supervisor = supervisor
         self.watch = watch
         self.restarter = RollingRestarter(supervisor)
-        self.reloader = Reloader(supervisor, project, load)
+        self.reloader = Reloader(supervisor, project, load, self.restarter.request)
         self.reloader.on_reloaded.append(self._reconfigure)
         self.router = ChangeRouter(project.root, self._rules(project), self._changed, ignored)
         self.watcher = FileWatcher(self.router)

@@ -82,10 +82,18 @@ def _what_changed(old: tuple[object, ...], new: tuple[object, ...]) -> str:
 class Reloader:
     """Applies a freshly loaded project to a running supervisor (``load`` raises ConfigError on bad files)."""
 
-    def __init__(self, supervisor: Supervisor, project: Project, load: Callable[[], Project]) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        project: Project,
+        load: Callable[[], Project],
+        restart_type: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.supervisor = supervisor
         self.project = project
         self.load = load
+        # How a changed type restarts: (type, reason); the edit-run loop passes its rolling restarter.
+        self.restart_type = restart_type or self._restart_at_once
         self.on_reloaded: list[Callable[[Project], None]] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._leaving: set[str] = set()
@@ -171,15 +179,19 @@ class Reloader:
             elif counts[name] != sup.desired[name]:
                 sup.scale(name, counts[name])
         for name in result.changed:
-            for inst in list(sup.slots[name]):
-                if inst.alive or inst.state in RESTARTABLE:
-                    sup.restart(inst.name, reason=f"reload: {reasons[name]}")
+            self.restart_type(name, f"reload: {reasons[name]}")
         # A type the formation does not list gets 0 (Foreman's -m), which would otherwise look like a bug.
         result.added = [name if counts[name] else f"{name} (count 0)" for name in result.added]
         self._drop_finished()
         for callback in self.on_reloaded:
             callback(new)
         return result
+
+    def _restart_at_once(self, type_name: str, reason: str) -> None:
+        """Restart every running or ended instance of a type now (stopped and waiting ones stay as they are)."""
+        for inst in list(self.supervisor.slots[type_name]):
+            if inst.alive or inst.state in RESTARTABLE:
+                self.supervisor.restart(inst.name, reason=reason)
 
     def _refresh(self, inst: Instance, t: ProcessType) -> None:
         """An instance takes its type's new index, command, port and stop signal (used from its next start)."""

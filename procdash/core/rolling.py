@@ -17,7 +17,8 @@ from procdash.core.instance import Instance, State
 if TYPE_CHECKING:
     from procdash.core.supervisor import Supervisor
 
-# Instances a change leaves alone: stopped on purpose, or not started yet for a reason of their own.
+# Instances a change leaves alone: stopped on purpose, not started yet for a reason of their own, or
+# never started (autostart = false).
 SKIPPED = (State.STOPPED, State.WAITING, State.BLOCKED)
 SETTLE_GRACE = 10.0  # seconds beyond the stop timeout and probe budget that one instance may take
 
