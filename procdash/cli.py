@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from procdash import __version__, editloop
 from procdash.argv import normalize_argv
+from procdash.control.connect import detach_key
 from procdash.core.errors import ConfigError
 from procdash.core.project import Project, load_project
 from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
@@ -26,7 +27,7 @@ from procdash.headless import Service
 from procdash.oneoff import cmd_run
 
 # Subcommands that live in their own packages register themselves through add_parser().
-EXTENSIONS = ("procdash.export.command", "procdash.control.command")
+EXTENSIONS = ("procdash.export.command", "procdash.control.command", "procdash.control.connect")
 EXIT_USAGE = 2
 
 
@@ -123,6 +124,13 @@ def build_parser() -> Parser:
         help="restart policy for processes that end on their own (default: no)",
     )
     start.add_argument("--no-pty", action="store_true", help="use pipes instead of a pty per process")
+    start.add_argument(
+        "--detach-key",
+        type=detach_key,
+        default="ctrl+]",
+        metavar="KEY",
+        help="dashboard: the key that leaves input mode or a connected terminal (default ctrl+])",
+    )
     start.add_argument("--headless", action="store_true", help="print prefixed logs instead of the dashboard")
     start.add_argument("--no-control", action="store_true", help="no control socket (procdash ctl cannot reach it)")
     start.add_argument("--color", action="store_true", help="colour headless output even when not a terminal")

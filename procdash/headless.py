@@ -14,7 +14,7 @@ from typing import BinaryIO, Protocol
 from procdash.core import events as ev
 from procdash.core.instance import State
 from procdash.core.supervisor import Supervisor
-from procdash.core.wording import describe_exit, describe_stopping
+from procdash.core.wording import describe_exit, describe_stopping, describe_waiting
 
 # Foreman's palette: one colour per type, in Procfile order.
 PALETTE = ("36", "33", "32", "35", "31", "34", "96", "93", "92", "95", "91", "94")
@@ -84,6 +84,8 @@ class Printer:
             self.width = max(self.width, len(event.instance.name))
         elif isinstance(event, ev.Notice):
             self.system(event.text)
+        elif isinstance(event, ev.Waiting) and event.waiting:
+            self.system(describe_waiting(event.instance.name, event.prompt))
 
     def system(self, text: str) -> None:
         """Print a line from procdash itself."""

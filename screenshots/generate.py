@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -117,9 +119,42 @@ async def shoot() -> None:
         await wait_for(lambda: app.return_code is not None, 15)
 
 
+TALKING = """\
+web: python3 -m http.server $PORT --bind 127.0.0.1
+deploy: printf 'Migrating... done\\n'; printf 'Deploy to production? [y/N] '; read answer; echo "$answer"; sleep 600
+"""
+
+
+async def shoot_talking() -> None:
+    """A process that asks a question: the waiting badge and toast, then input mode answering it."""
+    here = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="procdash-shots-") as tmp:
+        os.chdir(tmp)  # the header shows the Procfile relative to here: "Procfile", not a temporary path
+        procfile = Path(tmp) / "Procfile"
+        procfile.write_text(TALKING)
+        project = load_project(procfile=str(procfile), root=None, env=None, formation=None, port=BASE_PORT)
+        supervisor = Supervisor.from_project(project, SupervisorOptions(timeout=2, pty_size=(58, 30)))
+        app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.5))
+        async with app.run_test(size=(120, 32)) as pilot:
+            deploy = supervisor.slots["deploy"][0]
+            await wait_for(lambda: deploy.waiting, 10)
+            app.table.select_key("i:deploy.1")
+            await pilot.pause(0.5)
+            save(app, "waiting")
+            app.clear_notifications()
+            await pilot.press("i", "y")
+            await wait_for(lambda: deploy.partial.endswith("y"), 5)
+            await pilot.pause(0.3)
+            save(app, "input-mode")
+            await pilot.press("ctrl+right_square_bracket", "q")
+            await wait_for(lambda: app.return_code is not None, 15)
+        os.chdir(here)
+
+
 def main() -> None:
     """Generate every screenshot."""
     asyncio.run(shoot())
+    asyncio.run(shoot_talking())
 
 
 if __name__ == "__main__":

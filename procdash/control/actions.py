@@ -174,7 +174,9 @@ def logs(inst: Instance, request: p.Logs) -> Iterator[bytes]:
     buffer = inst.log
     stop = buffer.next_seq
     start = max(buffer.first_seq, stop - request.lines) if request.lines else stop
-    head = p.ok(request.id, name=inst.name, seq=start, dropped=buffer.dropped, follow=request.follow)
+    head = p.ok(
+        request.id, name=inst.name, seq=start, dropped=buffer.dropped, follow=request.follow, partial=inst.partial
+    )
     return _lines_reply(buffer, p.encode(head)[:-2] + b',"lines":[', start, stop)
 
 

@@ -14,6 +14,7 @@ from procdash.control.client import DEFAULT_TIMEOUT, ConnectionLost, ControlClie
 from procdash.control.render import status_text, strip_sgr
 from procdash.core.errors import ConfigError
 from procdash.core.project import locate
+from procdash.term.escapes import unescape
 
 EXIT_FAILED = 1
 QUIT_GRACE = 10.0  # seconds beyond procdash's own stop timeout that ``ctl quit`` waits for it to finish
@@ -41,6 +42,11 @@ def _where(parser: argparse.ArgumentParser, *, short_f: bool, suppress: bool) ->
     parser.add_argument(*flags, dest="procfile", default=default, help="the running formation's Procfile")
     parser.add_argument("-d", "--root", dest="root", default=default, help="its root (the Procfile is ROOT/Procfile)")
     parser.add_argument("--socket", dest="socket", metavar="PATH", default=default, help="talk to this socket instead")
+
+
+def add_where(parser: argparse.ArgumentParser) -> None:
+    """-f/-d/--socket for a command outside ``ctl`` that talks to a running procdash (``connect``)."""
+    _where(parser, short_f=True, suppress=False)
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -80,9 +86,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "-n", "--lines", type=int, default=p.DEFAULT_LOG_LINES, help="how many recent lines (default 100)"
     )
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until interrupted")
+    send = actions.add_parser("send", help="type TEXT into a process's terminal (escapes: \\r \\x03 \\e \\uHHHH)")
+    send.add_argument("name", metavar="NAME", help="instance (web.1), or a type with one instance")
+    send.add_argument("text", metavar="TEXT", help="what to type; backslash escapes are understood")
+    send.add_argument("--enter", action="store_true", help="press Enter after the text")
     actions.add_parser("quit", help="stop every process and end procdash; returns once it has finished")
     for action_parser in actions.choices.values():
-        _where(action_parser, short_f=action_parser is not logs, suppress=True)
+        _where(action_parser, short_f=action_parser not in (logs, send), suppress=True)
 
 
 def socket_for(args: argparse.Namespace) -> Path:
@@ -178,13 +188,39 @@ def do_logs(client: ControlClient, args: argparse.Namespace) -> int:
         if not args.follow:
             return 0
         client.settimeout(None)
+        # On a terminal the unfinished line (a prompt, a progress bar) shows in place until it completes.
+        live = sys.stdout.isatty()
+        partial = False
         for message in client.events():
-            if message.get("event") == "lines":
+            kind = message.get("event")
+            if kind == "partial" and live:
+                text = str(message.get("text") or "")
+                sys.stdout.write("\r\x1b[K" + (text if color else strip_sgr(text)))
+                sys.stdout.flush()
+                partial = bool(text)
+            elif kind == "lines":
+                if partial:
+                    sys.stdout.write("\r\x1b[K")
+                    partial = False
                 _print_lines(message.get("lines") or [], color)
             elif message.get("event") == "end":
                 print(f"procdash: ctl: {message.get('reason', 'stream ended')}", file=sys.stderr)
     except BrokenPipeError:
         return 0
+    return 0
+
+
+def do_send(client: ControlClient, args: argparse.Namespace) -> int:
+    """Type text (escapes decoded, Enter if asked) into one process's terminal."""
+    try:
+        text = unescape(args.text)
+    except ValueError as exc:
+        raise ConfigError(f"ctl send: {exc}") from None
+    if args.enter:
+        text += "\r"
+    if not text:
+        raise ConfigError("ctl send: nothing to send (give TEXT or --enter)")
+    client.call("send", name=args.name, text=text)
     return 0
 
 
@@ -209,5 +245,6 @@ ACTIONS = {
     "start": do_control,
     "logs": do_logs,
     "reload": do_reload,
+    "send": do_send,
     "quit": do_quit,
 }

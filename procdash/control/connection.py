@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from procdash.control import protocol as p
 from procdash.core.instance import Instance
+
+if TYPE_CHECKING:
+    from procdash.control.talk import ConnectSession
 
 RESPONSE_TIMEOUT = 30.0  # seconds a client may take to make room for the next piece of a reply
 
@@ -33,6 +37,7 @@ class Connection:
         self.subscribed = False
         self.logs = True
         self.waiting_quit = False
+        self.session: ConnectSession | None = None  # a connect session owns the connection's bytes
         self.replying = False  # a reply is being written: events wait in ``pending``
         self.served = False  # a complete request has arrived since the connection opened
         self.opened = time.monotonic()
@@ -49,7 +54,7 @@ class Connection:
     @property
     def long_lived(self) -> bool:
         """A stream or a ``quit`` waiting for the end: counted apart from connections making requests."""
-        return self.streaming or self.waiting_quit
+        return self.streaming or self.waiting_quit or self.session is not None
 
     def push(self, data: bytes) -> None:
         """Queue a stream event; drop the client if it has fallen too far behind to keep up."""
@@ -105,6 +110,10 @@ class Connection:
     def end(self, reason: str) -> None:
         """Finish a stream politely: a last ``end`` event, then close once it is flushed."""
         if self.closed:
+            return
+        if self.session is not None:
+            self.closed = True
+            self.session.end(reason)  # a binary end frame, never a JSON line inside the frames
             return
         if self.replying:
             self.abort()  # an ``end`` now would land in the middle of the reply

@@ -8,7 +8,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+# Version 2 added send, connect, the partial and waiting events and the waiting/partial status fields;
+# every version-1 request means the same in version 2, so both are accepted.
+ACCEPTED_VERSIONS = (1, 2)
+MAX_WINDOW = 1000  # columns or rows of a connecting terminal
 MAX_REQUEST_BYTES = 64 * 1024  # one request line, newline included
 MAX_TARGETS = 256
 MAX_NAME_CHARS = 256
@@ -29,7 +33,7 @@ TIMEOUT = "timeout"
 
 Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
-COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "reload", "quit")
+COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "send", "connect", "reload", "quit")
 _SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
 
 JSONObject = dict[str, Any]
@@ -113,13 +117,33 @@ class Reload:
 
 
 @dataclass(frozen=True)
+class Send:
+    """Write ``text`` (UTF-8) to one instance's terminal, as if typed there."""
+
+    name: str
+    text: str
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Attach to one instance's terminal: after the reply the connection carries frames (control/frames.py)."""
+
+    name: str
+    columns: int = 80
+    rows: int = 24
+    context: int = 0  # recent log lines to show first
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
 class Quit:
     """Stop every process and end procdash."""
 
     id: RequestId = None
 
 
-Request = Info | Status | Scale | Control | Logs | Subscribe | Reload | Quit
+Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Reload | Quit
 
 
 @dataclass
@@ -224,8 +248,8 @@ def parse_request(line: bytes) -> Request:
     if "id" in data and request_id is None:
         raise fields.fail(f"'id' must be a string of at most {MAX_NAME_CHARS} characters or a number")
     version = data.get("v", PROTOCOL_VERSION)
-    if version != PROTOCOL_VERSION or isinstance(version, bool):
-        raise fields.fail(f"protocol version {PROTOCOL_VERSION} is the one spoken here", UNSUPPORTED_VERSION)
+    if version not in ACCEPTED_VERSIONS or isinstance(version, bool):
+        raise fields.fail(f"protocol version {PROTOCOL_VERSION} is the one spoken here (1 too)", UNSUPPORTED_VERSION)
     command = data.get("cmd")
     if not isinstance(command, str):
         raise fields.fail("'cmd' must be a string naming the command")
@@ -245,6 +269,16 @@ def parse_request(line: bytes) -> Request:
         request = Logs(name, lines, fields.boolean("follow", False), request_id)
     elif command == "subscribe":
         request = Subscribe(fields.boolean("logs", True), request_id)
+    elif command == "send":
+        request = Send(fields.name("name"), _text(fields), request_id)
+    elif command == "connect":
+        request = Connect(
+            fields.name("name"),
+            fields.integer("columns", 80, 1, MAX_WINDOW),
+            fields.integer("rows", 24, 1, MAX_WINDOW),
+            fields.integer("context", 0, 0, MAX_WINDOW),
+            request_id,
+        )
     elif command == "reload":
         request = Reload(request_id)
     elif command == "quit":
@@ -254,6 +288,14 @@ def parse_request(line: bytes) -> Request:
         raise fields.fail(f"unknown command {shown!r} (known: {', '.join(COMMANDS)})", UNKNOWN_COMMAND)
     fields.reject_unknown()
     return request
+
+
+def _text(fields: _Fields) -> str:
+    """``text`` of a send request: a non-empty string (any characters: control bytes are the point)."""
+    value = fields.get("text")
+    if not isinstance(value, str) or not value:
+        raise fields.fail("'text' must be a non-empty string")
+    return value
 
 
 def _scale_changes(fields: _Fields) -> tuple[ScaleChange, ...]:

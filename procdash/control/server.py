@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from procdash.control import actions
+from procdash.control import actions, talk
 from procdash.control import protocol as p
 from procdash.control.connection import Connection
 from procdash.control.listener import bind_first, bind_socket, unlink_if_ours
@@ -194,6 +194,9 @@ class ControlServer:
 
     async def _hold(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         """Keep a streaming connection until either side closes it; anything the client sends is ignored."""
+        if conn.session is not None:
+            await conn.session.run(reader)
+            return
         while not conn.closed:
             data = await reader.read(READ_CHUNK)
             if not data:
@@ -247,12 +250,27 @@ class ControlServer:
             conn.subscribed = True
             conn.logs = request.logs
             return _pieces(snapshot), True
+        if isinstance(request, p.Send):
+            inst = actions.find_instance(supervisor, request.name, request.id)
+            return [p.encode(talk.send(supervisor, inst, request))], False
+        if isinstance(request, p.Connect):
+            return self._connect(conn, supervisor, request)
         if isinstance(request, p.Quit):
             conn.waiting_quit = True
             reply = p.encode(p.ok(request.id, quitting=True, timeout=supervisor.options.timeout))
             self._quit(supervisor)
             return [reply], True
         return [], False
+
+    def _connect(self, conn: Connection, supervisor: Supervisor, request: p.Connect) -> tuple[Iterable[bytes], bool]:
+        """Answer a connect request; after the reply the connection belongs to a raw session (control/talk.py)."""
+        inst = actions.find_instance(supervisor, request.name, request.id)
+        self._check_streams(request.id)
+        try:
+            conn.session = talk.ConnectSession(supervisor, inst, conn.writer, request)
+        except talk.InputError as exc:
+            raise p.ProtocolError(p.FAILED, str(exc), request.id) from None
+        return [p.encode(p.ok(request.id, name=inst.name, framing="frames-1"))], True
 
     def _quit(self, supervisor: Supervisor) -> None:
         """Stop the formation once, however many clients ask."""
@@ -285,9 +303,9 @@ class ControlServer:
                 if isinstance(event, ev.Removed) and event.instance is conn.follow:
                     conn.end(f"{conn.follow.name} was removed (scaled down)")
                     continue
-                if not isinstance(event, ev.Output) or event.instance is not conn.follow:
+                if not isinstance(event, (ev.Output, ev.Partial)) or event.instance is not conn.follow:
                     continue
-            elif isinstance(event, ev.Output) and not conn.logs:
+            elif isinstance(event, (ev.Output, ev.Partial)) and not conn.logs:
                 continue
             if encoded is None:
                 view = event_view(event, logs=True)

@@ -25,6 +25,23 @@ class Output:
 
 
 @dataclass(frozen=True, slots=True)
+class Partial:
+    """The unfinished last line changed (a prompt, a progress bar); an Output event clears it implicitly."""
+
+    instance: Instance
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An instance started or stopped waiting for input on its terminal; ``prompt`` is its unfinished line."""
+
+    instance: Instance
+    waiting: bool
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
 class Exited:
     """An instance's process ended and its output is drained; ``will_restart`` says what comes next."""
 
@@ -99,4 +116,18 @@ class Notice:
     instance: Instance | None = None
 
 
-Event = Started | Output | Exited | Stopping | Restarting | Fatal | StateChanged | Added | Removed | Scaled | Notice
+Event = (
+    Started
+    | Output
+    | Partial
+    | Waiting
+    | Exited
+    | Stopping
+    | Restarting
+    | Fatal
+    | StateChanged
+    | Added
+    | Removed
+    | Scaled
+    | Notice
+)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from procdash.core import events as ev
 from procdash.core.instance import Instance, State
+from procdash.core.interact import InteractionHub
 from procdash.core.options import SupervisorOptions, backoff_delay, count_failure, policy_for, wants_restart
 from procdash.core.process import close_child_fds, describe_status, group_alive
 from procdash.core.reaper import OrphanReaper
@@ -25,6 +26,7 @@ class ExitsMixin:
     stopping_all: bool
     _watchdog: Watchdog | None
     _reaper: OrphanReaper
+    _talk: InteractionHub
 
     if TYPE_CHECKING:  # provided by Supervisor and LaunchMixin
 
@@ -41,6 +43,7 @@ class ExitsMixin:
         child = inst.child
         if child is None:
             return
+        self._talk.forget(inst, f"{inst.name} ended")
         close_child_fds(child)
         self._reaper.scan()
         inst.child = None

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
+from procdash.core.termmodes import TerminalModes
 
 if TYPE_CHECKING:
     import asyncio
@@ -62,6 +63,9 @@ class Instance:
     fast_failures: int = 0
     ready: bool | None = None  # None: the type has no readiness probe
     detail: str = ""  # why it waits, is blocked or unready: "waiting for db (ready)"
+    partial: str = ""  # the unfinished last line as subscribers last saw it (never in the log buffer)
+    waiting: bool = False  # blocked reading its terminal: a prompt, a breakpoint
+    modes: TerminalModes = field(default_factory=TerminalModes, repr=False)  # how its keys are encoded
     stop_sent_at: float | None = None  # time.monotonic() when procdash sent the current run its stop signal
     killed: bool = False  # the current run outlived its stop timeout and was SIGKILLed
     reason: str = ""  # why procdash last restarted it on its own ("src/app.py changed")

@@ -30,6 +30,34 @@ _CONTROLS.update({code: 0xFFFD for code in range(0x80, 0xA0)})
 _PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 
 
+ERASE_ECHO = "\b \b"
+
+
+def erase_echoes(text: str) -> str:
+    """Apply the echo of an erased character (``BS SPACE BS``, how a terminal rubs out what was typed).
+
+    Shown literally, answering a prompt with a typo would store ``bobq␈ ␈``; a terminal shows ``bob``,
+    and so does the log. A lone backspace stays visible (as ␈), since it erases nothing on its own.
+    """
+    if ERASE_ECHO not in text:
+        return text
+    return "\n".join(_erase_line(line) if ERASE_ECHO in line else line for line in text.split("\n"))
+
+
+def _erase_line(line: str) -> str:
+    """One line with each erase echo and the character it erased removed."""
+    out: list[str] = []
+    i, end = 0, len(line)
+    while i < end:
+        if line.startswith(ERASE_ECHO, i) and out and out[-1] not in "\b\x1bm":
+            out.pop()
+            i += 3
+        else:
+            out.append(line[i])
+            i += 1
+    return "".join(out)
+
+
 def _is_plain(text: str) -> bool:
     """Whether sanitize() would return ``text`` unchanged (no escapes, no control characters)."""
     if text.isascii():
@@ -83,7 +111,12 @@ class LineAssembler:
     @property
     def partial(self) -> str:
         """The unfinished last line as it would show now (a prompt without a newline, say)."""
-        return self._rewrite(sanitize(self._partial, keep_sgr=self.keep_sgr))
+        return self._rewrite(sanitize(erase_echoes(self._partial), keep_sgr=self.keep_sgr))
+
+    @property
+    def pending(self) -> str:
+        """The unfinished text as received (cheap to compare; ``partial`` is what to show)."""
+        return self._partial
 
     def feed(self, data: bytes) -> list[str]:
         """Take one chunk of output and return the lines it completed."""
@@ -104,6 +137,8 @@ class LineAssembler:
             return self._cut_partial() if len(self._partial) > self.max_line else []
         block = self._partial + text[:end]
         self._partial = text[end + 1 :]
+        if ERASE_ECHO in block:
+            block = erase_echoes(block)
         block = sanitize(block, keep_sgr=self.keep_sgr)
         lines = block.split("\n")
         if "\r" in block:
@@ -124,7 +159,7 @@ class LineAssembler:
         self._partial = ""
         if not rest:
             return []
-        return self._cap([self._rewrite(sanitize(rest, keep_sgr=self.keep_sgr))])
+        return self._cap([self._rewrite(sanitize(erase_echoes(rest), keep_sgr=self.keep_sgr))])
 
     def _cut_partial(self) -> list[str]:
         """Emit full-length pieces of an overlong unfinished line, keeping the remainder."""

@@ -15,6 +15,7 @@ from procdash.core.exits import ExitsMixin
 from procdash.core.files import spawn_failure
 from procdash.core.formation import check_ports, port_for
 from procdash.core.instance import Instance, State
+from procdash.core.interact import EndCallback, InteractionHub, RawCallback
 from procdash.core.launch import LaunchMixin
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
@@ -75,6 +76,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         # After procdash dies the guardian waits as long as the slowest type may take to stop.
         longest = max([self.options.timeout, *(o.stop_timeout or 0.0 for o in self.type_options.values())])
         self._watchdog = Watchdog(longest) if self.options.watchdog else None
+        self._talk = InteractionHub(self._emit, self.instances)
         self._reaper = OrphanReaper()
 
     @classmethod
@@ -128,6 +130,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
     def start(self) -> None:
         """Start the formation on the running event loop."""
         self._loop = asyncio.get_running_loop()
+        self._talk.start(self._loop)
         self._reaper.start(self._loop)
         self._initial = True
         try:
@@ -202,6 +205,14 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         if inst.child is not None:
             resize(inst.child, (columns, rows))
 
+    def send_input(self, name: str, data: bytes) -> None:
+        """Write bytes to an instance's terminal as if typed there; InputError when it cannot take them."""
+        self._talk.send(self._get(name), data)
+
+    def tap_output(self, name: str, on_data: RawCallback, on_end: EndCallback) -> Callable[[], None]:
+        """Receive an instance's raw terminal output until it ends; returns the function that stops it."""
+        return self._talk.tap(self._get(name), on_data, on_end)
+
     def announce(self, text: str, inst: Instance | None = None) -> None:
         """Tell every subscriber something procdash itself has to say (a Notice)."""
         self._emit(ev.Notice(text, inst))
@@ -214,6 +225,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
 
     def close(self) -> None:
         """Reap adopted orphans and release the watchdog once everything has been stopped."""
+        self._talk.close()
         self._reaper.stop()
         if self._watchdog is not None:
             self._watchdog.close()
@@ -351,6 +363,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
             on_done=lambda returncode: self._finalize(inst, returncode),
             drain_grace=opts.drain_grace,
             tty_assembler=None if use_pty else LineAssembler(max_line=opts.max_line, keep_sgr=opts.color),
+            on_read=lambda chunks: self._talk.after_read(inst, chunks),
         )
         inst.watch.start()
         if self._watchdog is not None:
@@ -364,6 +377,7 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
     def _publish(self, inst: Instance, lines: list[str]) -> None:
         """Store new lines in the instance's log and tell subscribers."""
         inst.log.extend(lines)
+        self._talk.lines_done(inst)
         self._emit(ev.Output(inst, lines))
         if inst.probe is not None:
             inst.probe.feed(lines)

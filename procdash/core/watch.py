@@ -34,6 +34,7 @@ class ChildWatch:
         on_done: Callable[[int], None],
         drain_grace: float,
         tty_assembler: LineAssembler | None = None,
+        on_read: Callable[[list[bytes]], None] | None = None,
     ) -> None:
         self.loop = loop
         self.child = child
@@ -42,6 +43,8 @@ class ChildWatch:
         self.on_exit = on_exit
         self.on_done = on_done
         self.drain_grace = drain_grace
+        # Called after each read with the raw chunks: partial-line tracking and `connect` taps.
+        self.on_read = on_read
         # Pipe mode only: lines a child writes to /dev/tty (a password prompt, say) join the same log.
         self.tty_assembler = tty_assembler if child.tty_slave_fd is not None else None
         self.eof = False
@@ -73,6 +76,7 @@ class ChildWatch:
         if self.eof or self.finished:
             return
         lines: list[str] = []
+        chunks: list[bytes] = []
         for _ in range(READS_PER_WAKEUP):
             data = read_chunk(self.child.output_fd)
             if data is None:
@@ -82,11 +86,14 @@ class ChildWatch:
                 break
             if not data:
                 break
+            chunks.append(data)
             lines.extend(self.assembler.feed(data))
             if len(data) < READ_SIZE and not self.child.uses_pty:
                 break
         if lines:
             self.on_lines(lines)
+        if self.on_read is not None:
+            self.on_read(chunks)
         if self.eof and self.tty_eof and self.reaped:
             self._finish()
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import time
 
 from procdash.core import events as ev
 from procdash.core.instance import Instance, State
+from procdash.core.lines import strip_sgr
 from procdash.core.process import SHELL_STATUSES
+
+PROMPT_CHARS = 80
 
 
 def describe_exit(event: ev.Exited) -> str:
@@ -47,3 +51,12 @@ def stop_progress(inst: Instance, timeout: float) -> str | None:
 def _stop_signal_name(event: ev.Exited) -> str:
     """The name of the signal procdash stopped this instance with."""
     return signal.Signals(event.instance.stop_signal).name
+
+
+def describe_waiting(name: str, prompt: str) -> str:
+    """The system line announcing that a process waits for input, with its prompt and how to answer it."""
+    shown = strip_sgr(prompt)
+    if len(shown) > PROMPT_CHARS:
+        shown = shown[: PROMPT_CHARS - 3] + "..."
+    quoted = f": {json.dumps(shown, ensure_ascii=False)}" if shown.strip() else ""
+    return f"{name} is waiting for input{quoted} (procdash connect {name})"

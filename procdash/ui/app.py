@@ -16,6 +16,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Footer
 
@@ -30,6 +31,7 @@ from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.editloop_actions import EditLoopActions
 from procdash.ui.feed import DashboardFeed
+from procdash.ui.input_mode import InputModeActions
 from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics, MetricsSampled, collect
 from procdash.ui.pane_actions import PaneActions
@@ -48,7 +50,7 @@ FLUSH_HZ = 25
 PANE_MIN_INTERVAL = 0.1
 
 
-class ProcdashApp(ProcessActions, ViewActions, PaneActions, EditLoopActions, App[int]):
+class ProcdashApp(InputModeActions, ProcessActions, ViewActions, PaneActions, EditLoopActions, App[int]):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
@@ -94,6 +96,7 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, EditLoopActions, App
         self._flush_timer: Timer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._flush_paused = False
+        self.init_input_mode(getattr(args, "detach_key", None))
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
@@ -214,6 +217,13 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, EditLoopActions, App
 
     def flush(self) -> None:
         """The one timer that moves engine state onto the screen, at most FLUSH_HZ times a second."""
+        try:
+            self._flush_engine_state()
+        except NoMatches:  # the screen's widgets are gone while the app shuts down: nothing to draw on
+            return
+
+    def _flush_engine_state(self) -> None:
+        """What ``flush`` does while the screen is there."""
         feed = self.feed
         if feed.structure_dirty:
             feed.structure_dirty = False
@@ -245,9 +255,12 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, EditLoopActions, App
         feed.dirty_logs.intersection_update(shown)
         if self.mode != "all":
             feed.merged_dirty = False
+        self.flush_partials()
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
-        pending = feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty
+        pending = (
+            feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty or feed.dirty_partials
+        )
         if not pending and self._flush_timer is not None:
             # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
             self._flush_paused = True
@@ -349,9 +362,12 @@ class ProcdashApp(ProcessActions, ViewActions, PaneActions, EditLoopActions, App
         """Start one sampling run in a thread unless the previous one is still busy."""
         if self._sampling or self.sampler is None:
             return
+        try:
+            names = self.selected_names()
+        except NoMatches:  # the screen is being torn down (the app is quitting): nothing to sample for
+            return
         self._sampling = True
         roots = live_roots(self.supervisor.instances())
-        names = self.selected_names()
         uss_for = names[0] if len(names) == 1 else None
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.

@@ -50,6 +50,8 @@ class ProcdashCommands(Provider):
             yield f"stop {inst.name}", partial(app.stop_names, [inst.name]), inst.command
             yield f"start {inst.name}", partial(app.start_names, [inst.name]), inst.command
             yield f"focus {inst.name}", partial(app.show_focus, inst.name), "its log full width"
+            yield f"type into {inst.name}", partial(app.start_input, inst.name), "input mode: every key goes to it"
+            yield f"connect {inst.name}", partial(app.call_later, app.connect_to, inst.name), "the real terminal"
 
     async def search(self, query: str) -> Hits:
         """An exact "scale TYPE to N" first, then fuzzy matches over every entry."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from procdash.core import events as ev
+from procdash.core.lines import strip_sgr
 from procdash.core.logbuffer import DEFAULT_SCROLLBACK, LogBuffer
 from procdash.core.wording import describe_exit, describe_stopping
 from procdash.headless import RESET, SYSTEM
@@ -24,6 +25,13 @@ class Toast:
     severity: str  # "information" | "warning" | "error", as App.notify takes it
 
 
+def waiting_toast(name: str, prompt: str) -> Toast:
+    """The toast shown once per wait: the prompt, and the keys that answer it."""
+    shown = strip_sgr(prompt).strip()
+    said = f"{shown[:60]!r} · " if shown else ""
+    return Toast(f"{name} is waiting for input", f"{said}i types into it, I connects the terminal", "information")
+
+
 class DashboardFeed:
     """Subscriber that keeps the merged "all" log and records what changed since the last flush."""
 
@@ -35,12 +43,17 @@ class DashboardFeed:
         self.table_dirty = True
         self.structure_dirty = True
         self.toasts: list[Toast] = []
+        self.dirty_partials: set[str] = set()  # instances whose unfinished line changed since the last flush
         self.lines_in = 0
 
     def __call__(self, event: ev.Event) -> None:
         """Record one event; never touches a widget."""
         if isinstance(event, ev.Output):
+            self.dirty_partials.add(event.instance.name)  # complete lines end the unfinished one
             self._output(event)
+            return
+        if isinstance(event, ev.Partial):
+            self.dirty_partials.add(event.instance.name)
             return
         self.table_dirty = True
         if isinstance(event, ev.Added | ev.Removed):
@@ -69,6 +82,10 @@ class DashboardFeed:
         elif isinstance(event, ev.Notice):
             self.system(event.text)
             self.toasts.append(Toast("procdash", event.text, "warning"))
+        elif isinstance(event, ev.Waiting):
+            self.dirty_partials.add(event.instance.name)
+            if event.waiting:
+                self.toasts.append(waiting_toast(event.instance.name, event.prompt))
 
     def _output(self, event: ev.Output) -> None:
         """Mark the instance's pane dirty and append its lines, prefixed and coloured, to the merged log."""

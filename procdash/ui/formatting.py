@@ -43,6 +43,7 @@ STATE_STYLES = {
     State.BLOCKED: "bold red",
     State.UNREADY: "bold yellow",
 }
+WAITING_STYLE = "bold black on cyan"
 # Short words for a type row that mixes states; the worst state colours the summary.
 _SHORT = {
     State.STARTING: "starting",
@@ -94,14 +95,17 @@ def state_words(inst: Instance) -> str:
         return f"retry in {math.ceil(wait)}s" if wait is not None else "retry soon"
     if state is State.FATAL:
         return f"fatal ({inst.exit_description})" if inst.exit_description else "fatal"
+    if state is State.RUNNING and inst.waiting:
+        return "ready · waiting for input" if inst.ready else "running · waiting for input"
     if state is State.RUNNING and inst.ready:
         return "ready ✓"
     return inst.status_text
 
 
 def state_text(inst: Instance) -> Text:
-    """The worded state in its colour."""
-    return Text(state_words(inst), style=STATE_STYLES[inst.state])
+    """The worded state in its colour (waiting for input stands out: someone has to answer it)."""
+    style = WAITING_STYLE if inst.state is State.RUNNING and inst.waiting else STATE_STYLES[inst.state]
+    return Text(state_words(inst), style=style)
 
 
 def type_state_text(states: Sequence[State], desired: int) -> Text:

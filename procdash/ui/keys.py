@@ -27,6 +27,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("w", "toggle_wrap", "Wrap", show=False, id="wrap"),
     Binding("c", "clear_pane", "Clear", show=False, id="clear"),
     Binding("y", "copy_pane", "Copy", show=False, id="copy"),
+    Binding("i", "input_mode", "Input", id="input"),
+    Binding("I", "connect_terminal", "Connect", show=False, id="connect"),
 ]
 
 # Sections of the help screen: (title, [(keys as shown, what they do)]).
@@ -66,6 +68,14 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("c", "clear the pane (the scrollback is kept)"),
             ("y", "copy the pane's visible text (OSC 52 clipboard)"),
             ("↑ ↓ pgup pgdn home end", "scroll; the mouse wheel scrolls too"),
+        ],
+    ),
+    (
+        "Talking to a process",
+        [
+            ("i", "input mode: every key goes to the focused or selected process (its pty)"),
+            ("ctrl+]", "leave input mode or a connected terminal (--detach-key changes it)"),
+            ("I", "connect the real terminal to the process (vim, htop, debuggers); ctrl+] returns"),
         ],
     ),
     (

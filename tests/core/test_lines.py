@@ -144,3 +144,13 @@ def test_logbuffer_keeps_the_newest_line_even_over_budget() -> None:
     buf = LogBuffer(10, max_chars=5)
     buf.extend(["a" * 50, "b" * 60])
     assert buf.slice(0, 10) == ["b" * 60] and buf.dropped == 1 and buf.first_seq == 1
+
+
+def test_the_echo_of_an_erased_character_rubs_it_out_as_on_a_terminal() -> None:
+    assert assemble([b"name? bobq\x08 \x08\r\n"]) == ["name? bob"]
+    assert assemble([b"abc\x08 \x08\x08 \x08\x08 \x08x\n"]) == ["x"]
+    assert assemble([b"\x08 \x08alone\n"]) == ["␈ ␈alone"]  # nothing before it to erase: kept visible
+    assert assemble([b"back\x08space\n"]) == ["back␈space"]  # a lone backspace is not an erase
+    asm = LineAssembler()
+    asm.feed(b"name? bobq\x08 \x08")
+    assert asm.partial == "name? bob"

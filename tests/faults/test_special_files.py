@@ -74,7 +74,7 @@ def test_a_file_just_under_the_cap_is_read(tmp_path: Path) -> None:
     (tmp_path / "Procfile").write_bytes(body + GOOD.encode())
     result = run(["check"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Valid procfile detected" in result.stderr  # check ends with honcho's line on stderr
+    assert "Valid procfile detected (web)" in result.stderr
 
 
 def test_procdash_run_refuses_a_special_env_file(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from tests.ui.test_app import SIZE, cell
 
 LISTEN = (
     "import os, socket, time\n"
-    "time.sleep(float(os.environ.get('DELAY', '0')))\n"
+    "while not os.path.exists('go'):\n    time.sleep(0.02)\n"
     "a = socket.socket(); a.bind(('127.0.0.1', int(os.environ['PORT']))); a.listen()\n"
     "b = socket.socket(); b.bind(('127.0.0.1', int(os.environ['PORT']) + 50)); b.listen()\n"
     "print('listening', flush=True); time.sleep(60)\n"
@@ -26,7 +26,7 @@ async def test_states_ports_and_the_o_key(make_app: MakeApp, tmp_path: Path, mon
     write(tmp_path / "listen.py", LISTEN)
     write(
         tmp_path / "Procfile.toml",
-        '[db]\nready = { log = "listening" }\nenv = { DELAY = "1.5" }\n'
+        '[db]\nready = { log = "listening" }\nenv = { ROLE = "db" }\n'
         '[web]\ndepends_on = ["db"]\n[job]\ndepends_on = { fail = "completed" }\n',
     )
     opened: list[str] = []
@@ -39,12 +39,13 @@ async def test_states_ports_and_the_o_key(make_app: MakeApp, tmp_path: Path, mon
     )
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(lambda: "i:web.1" in app.table.row_keys)
-        # both hold until db listens (1.5 s after it starts)
+        # both hold until db listens, which it does once the test says so
         await wait_until(
             lambda: (
                 cell(app, "i:web.1", "state") == "waiting for db (ready)" and cell(app, "i:db.1", "state") == "starting"
             )
         )
+        (tmp_path / "go").write_text("")
         await wait_until(lambda: cell(app, "i:db.1", "state") == "ready ✓", timeout=10)
         await wait_until(lambda: cell(app, "i:web.1", "state") == "running")
         await wait_until(lambda: cell(app, "i:job.1", "state") == "blocked (fail exited 2)")

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from procdash.core.logbuffer import LogBuffer
 from procdash.ui.widgets.logview import LogView
+from procdash.ui.widgets.partial_row import PartialRow
 
 MERGED = "all"
 # Narrower than this and a pane is unreadable: the grid puts fewer panes per row instead.
@@ -36,6 +37,7 @@ class LogPane(Vertical):
         super().__init__(classes="log-pane")
         self.key = key
         self.view = LogView(buffer)
+        self.partial_row = PartialRow()  # the unfinished line under the log (a prompt, a progress bar)
         self.search_term: str | None = None
         self.filter_term: str | None = None
         self.matches = 0
@@ -59,8 +61,9 @@ class LogPane(Vertical):
         self.post_message(self.Focused(self))
 
     def compose(self) -> ComposeResult:
-        """The log view fills the pane."""
+        """The log view fills the pane; the provisional row sits under it when there is one."""
         yield self.view
+        yield self.partial_row
 
     def set_buffer(self, buffer: LogBuffer) -> None:
         """Show another buffer (the instance slot was recreated after a scale down and up)."""
