@@ -20,7 +20,7 @@ def state_cell(inst: dict[str, Any]) -> str:
     retry = inst.get("retry_in")
     if state == "backoff" and isinstance(retry, (int, float)):
         return f"backoff ({retry:.0f}s)"
-    if state == "running" and inst.get("waiting"):
+    if state == "running" and inst.get("input_wait"):
         return "running · waiting for input"
     return str(inst.get("status") or state)
 
