@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from procdash import __version__
+from procdash import __version__, editloop
 from procdash.argv import normalize_argv
 from procdash.control.connect import detach_key
 from procdash.core.errors import ConfigError
@@ -163,6 +163,7 @@ def build_parser() -> Parser:
         metavar="SECONDS",
         help="how often CPU and memory are sampled (default 1)",
     )
+    editloop.add_start_options(start)
     start.set_defaults(func=cmd_start)
 
     check = sub.add_parser("check", parents=[common], help="validate the Procfile and show the formation")
@@ -275,7 +276,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         pty_size=pty_size,
     )
     supervisor = Supervisor.from_project(project, options)
-    services = start_services(args, project, dashboard=dashboard)
+    loop_services = editloop.services(args, project, supervisor)
+    services = start_services(args, project, dashboard=dashboard) + loop_services
+    editloop.connect(services)
     if dashboard:
         app_module = importlib.import_module("procdash.ui.app")
         finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)

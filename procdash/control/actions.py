@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from procdash.control.views import UsageSnapshot, instance_view
 from procdash.core.errors import ConfigError
 from procdash.core.instance import Instance
 from procdash.core.logbuffer import LogBuffer
+from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
 GLOB_CHARS = frozenset("*?[")
@@ -93,8 +94,10 @@ def refuse_while_stopping(supervisor: Supervisor, request_id: p.RequestId, quitt
         raise p.ProtocolError(p.FAILED, STOPPING, request_id)
 
 
-def scale(supervisor: Supervisor, request: p.Scale, quitting: bool = False) -> p.JSONObject:
-    """Apply absolute or relative counts once every type named is known to exist (refused while stopping)."""
+def scale(
+    supervisor: Supervisor, request: p.Scale, quitting: bool = False, save: Callable[[], str] | None = None
+) -> p.JSONObject:
+    """Apply counts once every type named is known (refused while stopping); ``save`` then writes them down."""
     refuse_while_stopping(supervisor, request.id, quitting)
     for change in request.changes:
         if change.type_name not in supervisor.desired:
@@ -107,7 +110,35 @@ def scale(supervisor: Supervisor, request: p.Scale, quitting: bool = False) -> p
             supervisor.scale(change.type_name, min(max(0, wanted), p.MAX_SCALE))
         except ConfigError as exc:
             raise p.ProtocolError(p.FAILED, str(exc), request.id) from None
-    return p.ok(request.id, desired=dict(supervisor.desired))
+    if not request.save:
+        return p.ok(request.id, desired=dict(supervisor.desired))
+    if save is None:
+        raise p.ProtocolError(p.FAILED, "this procdash cannot save its formation", request.id)
+    try:
+        saved = save()
+    except ConfigError as exc:
+        raise p.ProtocolError(p.FAILED, f"scaled, but not saved: {exc}", request.id) from None
+    return p.ok(request.id, desired=dict(supervisor.desired), saved=saved)
+
+
+def reload(
+    supervisor: Supervisor, request: p.Reload, hook: Callable[[], ReloadResult] | None, quitting: bool = False
+) -> p.JSONObject:
+    """Re-read the project's files; a file that does not parse is an error and changes nothing."""
+    refuse_while_stopping(supervisor, request.id, quitting)
+    if hook is None:
+        raise p.ProtocolError(p.FAILED, "this procdash cannot reload", request.id)
+    result = hook()
+    if result.error is not None:
+        raise p.ProtocolError(p.FAILED, result.summary(), request.id)
+    return p.ok(
+        request.id,
+        added=result.added,
+        removed=result.removed,
+        changed=result.changed,
+        kept=result.kept,
+        summary=result.summary(),
+    )
 
 
 def control(supervisor: Supervisor, request: p.Control, quitting: bool = False) -> p.JSONObject:

@@ -53,7 +53,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Register ``procdash ctl`` and its actions; ``parents`` (start's options) do not apply to a client."""
     ctl = subparsers.add_parser(
         "ctl",
-        help="control a running procdash: status, scale, restart, stop, start, logs, quit",
+        help="control a running procdash: status, scale, restart, stop, start, logs, reload, quit",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -71,6 +71,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     status.add_argument("--json", action="store_true", help="print the server's JSON reply")
     scale = actions.add_parser("scale", help="set counts: web=3 worker=+1 (or web=3,worker=-1)")
     scale.add_argument("specs", nargs="+", metavar="TYPE=N", help="absolute count, or +N / -N")
+    scale.add_argument("--save", action="store_true", help="also write the formation into Procfile.toml")
+    actions.add_parser("reload", help="re-read the Procfile, Procfile.toml and .env: start, stop, restart what changed")
     for name, what in (
         ("restart", "restart processes now (also from backoff or fatal)"),
         ("stop", "stop processes and keep them stopped"),
@@ -142,9 +144,19 @@ def do_scale(client: ControlClient, args: argparse.Namespace) -> int:
         changes = p.parse_scale_spec(args.specs)
     except ValueError as exc:
         raise ConfigError(f"ctl scale: {exc}") from None
-    reply = client.call("scale", changes=p.scale_payload(changes))
+    extra = {"save": True} if args.save else {}
+    reply = client.call("scale", changes=p.scale_payload(changes), **extra)
     desired = reply.get("desired") or {}
     print("formation: " + ", ".join(f"{name}={count}" for name, count in desired.items()))
+    if reply.get("saved"):
+        print(reply["saved"])
+    return 0
+
+
+def do_reload(client: ControlClient, args: argparse.Namespace) -> int:
+    """Reload the project's files and say what changed (an unparsable file is an error: nothing changed)."""
+    reply = client.call("reload")
+    print(reply.get("summary") or "reloaded")
     return 0
 
 
@@ -232,6 +244,7 @@ ACTIONS = {
     "stop": do_control,
     "start": do_control,
     "logs": do_logs,
+    "reload": do_reload,
     "send": do_send,
     "quit": do_quit,
 }

@@ -33,7 +33,7 @@ TIMEOUT = "timeout"
 
 Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
-COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "send", "connect", "quit")
+COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "send", "connect", "reload", "quit")
 _SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
 
 JSONObject = dict[str, Any]
@@ -79,6 +79,7 @@ class Scale:
 
     changes: tuple[ScaleChange, ...]
     id: RequestId = None
+    save: bool = False  # then write the resulting formation into Procfile.toml
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ class Subscribe:
 
 
 @dataclass(frozen=True)
+class Reload:
+    """Re-read the Procfile, Procfile.toml and .env files and apply what changed."""
+
+    id: RequestId = None
+
+
+@dataclass(frozen=True)
 class Send:
     """Write ``text`` (UTF-8) to one instance's terminal, as if typed there."""
 
@@ -135,7 +143,7 @@ class Quit:
     id: RequestId = None
 
 
-Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Quit
+Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Reload | Quit
 
 
 @dataclass
@@ -251,7 +259,7 @@ def parse_request(line: bytes) -> Request:
     elif command == "status":
         request = Status(request_id)
     elif command == "scale":
-        request = Scale(_scale_changes(fields), request_id)
+        request = Scale(_scale_changes(fields), request_id, fields.boolean("save", False))
     elif command in ACTIONS:
         action: Action = "restart" if command == "restart" else "stop" if command == "stop" else "start"
         request = Control(action, fields.names("targets"), request_id)
@@ -271,6 +279,8 @@ def parse_request(line: bytes) -> Request:
             fields.integer("context", 0, 0, MAX_WINDOW),
             request_id,
         )
+    elif command == "reload":
+        request = Reload(request_id)
     elif command == "quit":
         request = Quit(request_id)
     else:

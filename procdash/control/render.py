@@ -20,7 +20,7 @@ def state_cell(inst: dict[str, Any]) -> str:
     retry = inst.get("retry_in")
     if state == "backoff" and isinstance(retry, (int, float)):
         return f"backoff ({retry:.0f}s)"
-    if state == "running" and inst.get("waiting"):
+    if state == "running" and inst.get("input_wait"):
         return "running · waiting for input"
     return str(inst.get("status") or state)
 
@@ -83,6 +83,9 @@ def status_text(reply: dict[str, Any]) -> str:
     idle = [name for name, count in desired.items() if count == 0 and not any(i.get("type") == name for i in instances)]
     if idle:
         lines.append(f"scaled to 0: {', '.join(idle)}")
+    for inst in instances:
+        if inst.get("reason") and inst.get("restarts"):
+            lines.append(f"{inst.get('name')} last restarted by procdash: {inst.get('reason')}")
     if not instances and not idle:
         lines.append("no processes")
     return "\n".join(lines)

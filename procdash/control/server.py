@@ -16,6 +16,7 @@ from procdash.control.paths import socket_paths
 from procdash.control.views import UsageSnapshot, UsageSource, event_view
 from procdash.core import events as ev
 from procdash.core.errors import ConfigError
+from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
 MAX_CLIENTS = 64  # connections making requests; past it the oldest is closed to make room
@@ -52,6 +53,9 @@ class ControlServer:
         self.usage = usage
         # What ``quit`` does; the default stops every process, which ends headless mode. The dashboard sets it.
         self.on_quit = on_quit
+        # ``reload`` and ``scale --save``, given by the edit-run loop (procdash.editloop.connect).
+        self.on_reload: Callable[[], ReloadResult] | None = None
+        self.on_save: Callable[[], str] | None = None
         self.max_clients = max_clients
         self.max_streams = max_streams
         self.write_limit = write_limit
@@ -225,7 +229,9 @@ class ControlServer:
         if isinstance(request, p.Status):
             return [p.encode(actions.status(supervisor, self.info, request.id, self._usage()))], False
         if isinstance(request, p.Scale):
-            return [p.encode(actions.scale(supervisor, request, self._quitting))], False
+            return [p.encode(actions.scale(supervisor, request, self._quitting, self.on_save))], False
+        if isinstance(request, p.Reload):
+            return [p.encode(actions.reload(supervisor, request, self.on_reload, self._quitting))], False
         if isinstance(request, p.Control):
             return [p.encode(actions.control(supervisor, request, self._quitting))], False
         if isinstance(request, p.Logs):

@@ -55,8 +55,9 @@ def instance_view(inst: Instance, usage: UsageSnapshot | None = None) -> JSONObj
         "ready": inst.ready,
         "detail": inst.detail or None,
         "status": inst.status_text,
+        "reason": inst.reason or None,
         "log_seq": inst.log.next_seq,
-        "waiting": inst.waiting,
+        "input_wait": inst.waiting,
         "partial": inst.partial,
     }
 
@@ -72,7 +73,7 @@ def event_view(event_: ev.Event, logs: bool) -> JSONObject | None:
     if isinstance(event_, ev.Partial):
         return event("partial", name=event_.instance.name, text=event_.text) if logs else None
     if isinstance(event_, ev.Waiting):
-        return event("waiting", name=event_.instance.name, waiting=event_.waiting, prompt=event_.prompt)
+        return event("input_wait", name=event_.instance.name, waiting=event_.waiting, prompt=event_.prompt)
     if isinstance(event_, ev.StateChanged):
         return event("state", instance=instance_view(event_.instance))
     if isinstance(event_, ev.Started):

@@ -68,6 +68,8 @@ class Instance:
     modes: TerminalModes = field(default_factory=TerminalModes, repr=False)  # how its keys are encoded
     stop_sent_at: float | None = None  # time.monotonic() when procdash sent the current run its stop signal
     killed: bool = False  # the current run outlived its stop timeout and was SIGKILLed
+    reason: str = ""  # why procdash last restarted it on its own ("src/app.py changed")
+    reason_run: int = -1  # the ``restarts`` count of the run that restart started
     # What the supervisor intends; private to it.
     child: Child | None = field(default=None, repr=False)
     retiring: bool = False
@@ -112,6 +114,11 @@ class Instance:
         """The state as the table, the headless lines and ``ctl status`` show it: "ready", "waiting for db (ready)"."""
         if self.detail and self.state in (State.WAITING, State.BLOCKED, State.UNREADY):
             return self.detail
+        if self.reason and (
+            (self.state is State.STOPPING and self.restart_requested)
+            or (self.state is State.STARTING and self.restarts == self.reason_run)
+        ):
+            return f"restarting: {self.reason}"
         if self.state is State.RUNNING and self.ready:
             return "ready"
         return self.state.value

@@ -279,6 +279,37 @@ def _http_target(text: str, where: Where) -> dict[str, Any]:
     return {"port": port, "path": match.group(2) or "/"}
 
 
+def as_globs(value: object, where: Where) -> tuple[str, ...]:
+    """Watch patterns: a string or an array of non-empty globs, relative to the root."""
+    patterns = as_str_list(value, where)
+    for pattern in patterns:
+        if pattern.startswith("/") or ".." in pattern.split("/"):
+            raise where.error(f"{pattern!r}: patterns are relative to the root (no leading / or ..)")
+    return tuple(patterns)
+
+
+def as_debounce(value: object, where: Where) -> float:
+    """Seconds to wait for a burst of saves to end; at most a minute, so 300 (meant as ms) is caught."""
+    seconds = as_seconds(value, where)
+    if seconds > 60:
+        raise where.error(f"{value} seconds is more than a minute (the value is in seconds: 0.3 is 300 ms)")
+    return seconds
+
+
+SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+
+
+def as_size(value: object, where: Where) -> int:
+    """A size in bytes: 1048576, "512k", "10MB" (at least 1 KB)."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", value)
+        unit = match.group(2).lower().replace("ib", "b") if match is not None else "?"
+        if match is None or unit not in SIZE_UNITS:
+            raise where.error(f'expected a size such as 10485760, "512k" or "10MB", got {value!r}')
+        value = int(float(match.group(1)) * SIZE_UNITS[unit])
+    return as_int(value, where, 1024, 1 << 50)
+
+
 Parser = Callable[[object, Where], object]
 
 # Per type: key -> parser. The loader turns the results into a TypeOptions.
@@ -297,6 +328,10 @@ TYPE_KEYS: dict[str, Parser] = {
     "success_exit_codes": as_exit_codes,
     "depends_on": as_depends,
     "ready": as_probe,
+    "watch": as_globs,
+    "watch_ignore": as_globs,
+    "watch_debounce": as_debounce,
+    "log_file": lambda v, w: as_str(v, w),
 }
 
 
@@ -319,4 +354,9 @@ DEFAULT_KEYS: dict[str, Parser] = {
     "exit-on-failure": as_bool,
     "scrollback": lambda v, w: as_int(v, w, 1, 10_000_000),
     "stats-interval": lambda v, w: as_seconds(v, w, positive=True),
+    "log_dir": lambda v, w: as_str(v, w),
+    "log_color": as_bool,
+    "log_max_size": as_size,
+    "log_keep": lambda v, w: as_int(v, w, 0, 1000),
+    "reload": lambda v, w: as_choice(v, w, ("manual", "auto")),
 }

@@ -155,11 +155,16 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
         self._check_idle()
         return count
 
-    def restart(self, name: str) -> None:
-        """Restart an instance now: stop it if running, skip any backoff, clear a fatal state."""
+    def restart(self, name: str, *, reason: str = "") -> None:
+        """Restart an instance now: stop it if running, skip any backoff, clear a fatal state.
+
+        ``reason`` ("src/app.py changed") shows in its status until the new run is up.
+        """
         inst = self._get(name)
         if inst.retiring:
             return
+        inst.reason = reason
+        inst.reason_run = inst.restarts + 1
         inst.fast_failures = 0
         inst.stop_requested = False
         if inst.alive:
@@ -207,6 +212,16 @@ class Supervisor(LaunchMixin, StoppingMixin, ExitsMixin):
     def tap_output(self, name: str, on_data: RawCallback, on_end: EndCallback) -> Callable[[], None]:
         """Receive an instance's raw terminal output until it ends; returns the function that stops it."""
         return self._talk.tap(self._get(name), on_data, on_end)
+
+    def announce(self, text: str, inst: Instance | None = None) -> None:
+        """Tell every subscriber something procdash itself has to say (a Notice)."""
+        self._emit(ev.Notice(text, inst))
+
+    def announce_threadsafe(self, text: str) -> None:
+        """announce() from another thread (a log writer): it runs on the supervisor's loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.announce, text)
 
     def close(self) -> None:
         """Reap adopted orphans and release the watchdog once everything has been stopped."""

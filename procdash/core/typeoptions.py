@@ -60,6 +60,10 @@ class TypeOptions:
     success_exit_codes: frozenset[int] = frozenset({0})
     depends_on: dict[str, str] = field(default_factory=dict)  # type name -> condition
     ready: Probe | None = None
+    watch: tuple[str, ...] = ()  # globs relative to the root; a matching change restarts the type
+    watch_ignore: tuple[str, ...] = ()
+    watch_debounce: float | None = None  # seconds; None means DEFAULT_DEBOUNCE
+    log_file: str | None = None  # relative to the root: every instance's lines, named
 
     def succeeded(self, code: int) -> bool:
         """Whether an exit code counts as success for this type."""
@@ -113,4 +117,10 @@ def option_summary(opts: TypeOptions) -> list[str]:
         if probe.initial_delay:
             timing = f"after {probe.initial_delay:g}s, {timing}"
         parts.append(f"ready when {probe.describe()} ({timing})")
+    if opts.watch:
+        ignoring = f", ignoring {', '.join(opts.watch_ignore)}" if opts.watch_ignore else ""
+        debounce = f" after {opts.watch_debounce:g}s quiet" if opts.watch_debounce is not None else ""
+        parts.append(f"restart on changes to {', '.join(opts.watch)}{ignoring}{debounce}")
+    if opts.log_file is not None:
+        parts.append(f"log file {opts.log_file}")
     return parts

@@ -31,6 +31,7 @@ from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui import settings
 from procdash.ui.commands import ProcdashCommands
+from procdash.ui.editloop_actions import EditLoopActions
 from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
 from procdash.ui.input_mode import InputModeActions
@@ -55,7 +56,15 @@ PANE_MIN_INTERVAL = 0.1
 
 
 class ProcdashApp(
-    InputModeActions, FocusKeys, ProcessActions, ViewActions, PaneActions, Sampling, Remembered, App[int]
+    InputModeActions,
+    FocusKeys,
+    ProcessActions,
+    ViewActions,
+    PaneActions,
+    EditLoopActions,
+    Sampling,
+    Remembered,
+    App[int],
 ):
     """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
 
@@ -96,7 +105,7 @@ class ProcdashApp(
         self.focus_name: str | None = None
         self.timestamps = False  # lines start with their arrival time (t)
         self.pinned: list[str] = []  # instance names pinned side by side (p), in pinning order
-        self.order = tablerows.Order()  # the table's sort (C M N S) and name filter (ctrl+f)
+        self.order = tablerows.Order()  # the table's sort (C M N T) and name filter (ctrl+f)
         self.project_root = project.root  # where ctrl+s saves a pane's log
         self.selected_type = supervisor.types[0].name if supervisor.types else ""
         self.panes: dict[str, LogPane] = {}

@@ -31,6 +31,8 @@ class ProcdashCommands(Provider):
         supervisor = app.supervisor
         yield "restart crashed", app.action_restart_failed, "restart every crashed or fatal instance"
         yield "merged view", app.action_toggle_merged, "every process's log interleaved"
+        yield "save formation", app.action_save_formation, "write every type's count into Procfile.toml (S)"
+        yield "reload", app.action_reload, "re-read the Procfile, Procfile.toml and .env (ctrl+r)"
         yield "help", app.action_help, "list every key"
         yield "quit", app.action_request_quit, "stop every process gracefully and leave"
         for t in supervisor.types:

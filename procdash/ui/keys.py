@@ -14,6 +14,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("R", "restart_failed", "Restart failed", show=False, id="restart_failed"),
     Binding("s", "stop_start", "Stop/start", id="stop_start"),
     Binding("o", "open_browser", "Open", show=False, id="open"),
+    Binding("S", "save_formation", "Save formation", show=False, id="save_formation"),
+    Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
     Binding("a", "toggle_merged", "All", id="merged"),
     Binding("p", "pin", "Pin", show=False, id="pin"),
     Binding("P", "show_pinned", "Pinned", show=False, id="pinned"),
@@ -24,7 +26,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("C", "sort('cpu')", "Sort CPU", show=False, id="sort_cpu"),
     Binding("M", "sort('mem')", "Sort memory", show=False, id="sort_mem"),
     Binding("N", "sort('name')", "Sort name", show=False, id="sort_name"),
-    Binding("S", "sort('state')", "Sort state", show=False, id="sort_state"),
+    Binding("T", "sort('state')", "Sort state", show=False, id="sort_state"),
     Binding("ctrl+f", "filter_rows", "Find rows", show=False, id="filter_rows"),
     Binding("backslash", "prompt('filter')", "Filter", key_display="\\", show=False, id="filter"),
     Binding("f", "toggle_follow", "Follow", show=False, id="follow"),
@@ -56,7 +58,7 @@ PANE_BINDINGS: list[BindingType] = [
 # App actions that concern the process table: the footer leaves them out while a pane has the focus.
 TABLE_ACTIONS = frozenset(
     {"scale", "restart", "restart_failed", "stop_start", "focus_view", "toggle_merged", "pin", "show_pinned"}
-    | {"sort", "filter_rows"}
+    | {"sort", "filter_rows", "save_formation", "reload"}
 )
 # App actions still offered while the prompt has the focus.
 PROMPT_ACTIONS = frozenset({"request_quit", "kill_now", "help"})
@@ -72,8 +74,10 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("R", "restart every crashed or fatal instance"),
             ("s", "stop the selected instance or type, or start it again"),
             ("o", "open the selected instance's http://127.0.0.1:PORT/ in the browser"),
+            ("S", "save the formation (every type's count) into Procfile.toml"),
+            ("ctrl+r", "reload the Procfile, Procfile.toml and .env: start, stop, restart what changed"),
             ("↑ ↓  j k", "select a row (the panes show the selected type)"),
-            ("C  M  N  S", "sort by CPU, memory, name or state (again: reversed, a third time: Procfile order)"),
+            ("C  M  N  T", "sort by CPU, memory, name or sTate (again: reversed, a third time: Procfile order)"),
             ("ctrl+f", "show only the rows whose name contains what you type"),
         ],
     ),

@@ -64,7 +64,7 @@ class ProcessActions(DashboardBase):
         self.restart_names(failed)
 
     def action_sort(self, key: str) -> None:
-        """C / M / N / S: sort by CPU, memory, name or state (as k9s); again: the other way round.
+        """C / M / N / T: sort by CPU, memory, name or state (as k9s); again: the other way round.
 
         CPU and memory start with the biggest, name and state with the first (state: the worst); a
         third press of the same key goes back to the Procfile's order.

@@ -27,14 +27,14 @@ def test_ctl_send_answers_a_prompt_and_status_shows_the_wait(tmp_path: Path, env
     with running(tmp_path, env, ASK) as formation:
         wait_until_sync(lambda: any("ask.1 is waiting for input" in line for line in formation.output))
         ask = _status(formation)["ask.1"]
-        assert ask["waiting"] is True and ask["partial"] == "name? "
+        assert ask["input_wait"] is True and ask["partial"] == "name? "
         human = ctl("status", cwd=tmp_path, env=formation.env)
         assert "running · waiting for input" in human.stdout
         sent = ctl("send", "ask.1", "bob", "--enter", cwd=tmp_path, env=formation.env)
         assert sent.returncode == 0 and sent.stdout == "", sent.stderr
         wait_until_sync(lambda: "ask.1  | hello bob" in formation.output)
         assert "ask.1  | name? bob" in formation.output  # the prompt and the echoed answer: one whole line
-        wait_until_sync(lambda: _status(formation)["ask.1"]["waiting"] is False)
+        wait_until_sync(lambda: _status(formation)["ask.1"]["input_wait"] is False)
 
 
 def test_ctl_send_escapes_reach_the_child(tmp_path: Path, env: dict[str, str]) -> None:
@@ -70,12 +70,12 @@ def test_subscribe_streams_partial_and_waiting_events(tmp_path: Path, env: dict[
         seen: list[dict[str, Any]] = []
         for message in client.events():
             seen.append(message)
-            if message.get("event") == "waiting":
+            if message.get("event") == "input_wait":
                 break
         # The prompt is in the snapshot if it came before we subscribed, else in a partial event.
         partial_event = {"v": 2, "event": "partial", "name": "ask.1", "text": "name? "}
         assert partial_event in seen or snapshot["instances"][0]["partial"] == "name? "
-        assert seen[-1] == {"v": 2, "event": "waiting", "name": "ask.1", "waiting": True, "prompt": "name? "}
+        assert seen[-1] == {"v": 2, "event": "input_wait", "name": "ask.1", "waiting": True, "prompt": "name? "}
 
 
 class Session:

@@ -1,4 +1,4 @@
-"""The table sorts by CPU, memory, name or state with shift+letter (as k9s) and filters rows by name."""
+"""The table sorts by CPU, memory, name or state with shift+letter (C M N T, as k9s) and filters rows by name."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ async def test_shift_letters_sort_and_ctrl_f_filters(make_app: MakeApp) -> None:
         await pilot.press("C")
         await wait_until(lambda: keys(app)[0] == "i:busy.1")
         assert "CPU ↓" in [c.label for c in app.table.columns]
-        await pilot.press("S")
+        await pilot.press("T")
         await wait_until(lambda: keys(app)[0] == "i:fails.1")  # the worst state first
         await pilot.press("ctrl+f", *"ta", "enter")
         await wait_until(lambda: keys(app) == ["i:zeta.1"])  # "zeta" holds "ta"; alpha does not
