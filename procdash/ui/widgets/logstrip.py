@@ -109,4 +109,17 @@ def wrap(strip: Strip, plain: str, width: int) -> list[Strip]:
         column += cells(plain[before:start])
         cuts.append(column)
     cuts.append(strip.cell_length)
-    return list(strip.divide(cuts))
+    rows = list(strip.divide(cuts))
+    # A zero-width segment at the very end (a combining mark after a colour change) falls past the
+    # last cut and is dropped by divide(); it belongs to the last row.
+    lost = len(strip.text) - sum(len(row.text) for row in rows)
+    if lost > 0:
+        tail: list[Segment] = []
+        for segment in reversed(list(strip)):
+            if lost <= 0:
+                break
+            text = segment.text[-lost:]
+            tail.insert(0, Segment(text, segment.style, segment.control))
+            lost -= len(text)
+        rows[-1] = Strip([*rows[-1], *tail], rows[-1].cell_length)
+    return rows
