@@ -84,7 +84,7 @@ async def test_ctrl_c_in_input_mode_interrupts_the_child_and_procdash_runs_on(
         await pilot.press("i")  # the one-instance type is one row, already selected
         assert app.input_target == "spin.1"
         await pilot.press("ctrl+c")
-        await wait_until(lambda: "KeyboardInterrupt" in log_lines(app, "spin.1"))
+        await wait_until(lambda: any("KeyboardInterrupt" in line for line in log_lines(app, "spin.1")))
         # The process ended, so input mode ended with a message; the dashboard and the other process run on.
         await wait_until(lambda: app.input_target is None)
         assert app.is_running
