@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from procdash.core import events as ev
+    from procdash.core.supervisor import Supervisor
 
 
 async def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.01) -> None:
@@ -31,3 +36,22 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def run_supervisor(
+    sup: Supervisor, body: Callable[[Supervisor], Awaitable[None]], *, timeout: float = 60.0
+) -> list[ev.Event]:
+    """Start the supervisor, run ``body`` (bounded), always stop every process; returns every event seen."""
+    seen: list[ev.Event] = []
+    sup.subscribe(seen.append)
+
+    async def main() -> None:
+        sup.start()
+        try:
+            await asyncio.wait_for(body(sup), timeout)
+        finally:
+            await sup.stop_all()
+            sup.close()
+
+    asyncio.run(main())
+    return seen

@@ -67,7 +67,7 @@ def spawn(
             stdin, stdout = subprocess.DEVNULL, subprocess.PIPE
         # One line, so the shell's own errors name line 1 of the user's command, not the trampoline's.
         runnable = functools.partial(_runnable, path=env.get("PATH", os.defpath), cwd=cwd)
-        script = f"{prelude}; {waiting_trap(stop_signal)}; {exec_form(command, runnable)}"
+        script = f"{prelude}; {stop_trap(stop_signal)}; {exec_form(command, runnable)}"
         popen = subprocess.Popen(
             ["/bin/sh", "-c", script],
             stdin=stdin,
@@ -104,7 +104,7 @@ def _runnable(program: str, *, path: str, cwd: Path) -> bool:
     return shutil.which(program, path=path) is not None
 
 
-def waiting_trap(stop_signal: int) -> str:
+def stop_trap(stop_signal: int) -> str:
     """A trap that makes a shell which stays (pipelines, lists) outlive its children on a stop signal.
 
     Without it the shell dies of the signal first and, as the session leader, hangs the session up,

@@ -7,7 +7,6 @@ import random
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from procdash.core.instance import State
 from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.core.typeoptions import Backoff, Probe, TypeOptions
-from tests.helpers import wait_until, write
+from tests.helpers import run_supervisor, wait_until, write
 
 PY = sys.executable
 # Listens on $PORT after a delay (argv[1] seconds); answers HTTP with the status in argv[2] (default 200).
@@ -64,23 +63,6 @@ def make(
     )
 
 
-def run(sup: Supervisor, body: Callable[[Supervisor], Awaitable[None]]) -> list[ev.Event]:
-    """Start, run the body, always stop; returns every event seen."""
-    seen: list[ev.Event] = []
-    sup.subscribe(seen.append)
-
-    async def main() -> None:
-        sup.start()
-        try:
-            await body(sup)
-        finally:
-            await sup.stop_all()
-            sup.close()
-
-    asyncio.run(main())
-    return seen
-
-
 def inst(sup: Supervisor, name: str):  # type: ignore[no-untyped-def]
     """The instance, which must exist."""
     found = sup.find(name)
@@ -107,7 +89,7 @@ def test_completed_dependency_starts_the_dependent_after_a_success(tmp_path: Pat
         await wait_until(lambda: web.state is State.RUNNING)
         assert inst(sup, "migrate.1").state is State.EXITED
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     assert "web.1: waiting for migrate (completed)" in notices(events)
     started = [e.instance.name for e in events if isinstance(e, ev.Started)]
     exited = [i for i, e in enumerate(events) if isinstance(e, ev.Exited) and e.instance.name == "migrate.1"]
@@ -131,7 +113,7 @@ def test_failed_dependency_blocks_dependents_with_one_line_and_the_formation_goe
         assert inst(sup, "worker.1").status_text == "blocked (web is blocked)"
         await asyncio.wait_for(sup.wait_idle(), 5)
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     assert notices(events).count("web.1: blocked (migrate exited 3)") == 1
 
 
@@ -149,7 +131,7 @@ def test_manual_restart_of_a_failed_dependency_unblocks(tmp_path: Path) -> None:
         sup.restart("migrate.1")
         await wait_until(lambda: inst(sup, "web.1").state is State.RUNNING)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_tcp_probe_keeps_starting_until_the_port_listens_then_ready(tmp_path: Path) -> None:
@@ -170,7 +152,7 @@ def test_tcp_probe_keeps_starting_until_the_port_listens_then_ready(tmp_path: Pa
         # the dependent starts in the same turn of the loop as the probe's success
         assert web.state in (State.STARTING, State.RUNNING)
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     assert any(text.startswith("db.1 is ready (tcp $PORT)") for text in notices(events))
 
 
@@ -192,7 +174,7 @@ def test_http_probe_that_never_passes_turns_visibly_unready(tmp_path: Path) -> N
         assert web.state is State.UNREADY
         assert web.alive and inst(sup, "worker.1").state is State.WAITING
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     assert "web.1 is unready (http /healthz: 503)" in notices(events)
 
 
@@ -216,7 +198,7 @@ def test_log_probe_and_exec_probe(tmp_path: Path) -> None:
         await wait_until(lambda: inst(sup, "svc.1").ready)
         await wait_until(lambda: inst(sup, "web.1").alive)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_log_probe_without_a_match_is_unready_after_interval_times_retries(tmp_path: Path) -> None:
@@ -230,7 +212,7 @@ def test_log_probe_without_a_match_is_unready_after_interval_times_retries(tmp_p
         await wait_until(lambda: inst(sup, "app.1").state is State.UNREADY, timeout=5)
         assert inst(sup, "app.1").status_text.startswith("unready (log /up/: no matching line after")
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_started_condition_does_not_wait_for_readiness(tmp_path: Path) -> None:
@@ -247,7 +229,7 @@ def test_started_condition_does_not_wait_for_readiness(tmp_path: Path) -> None:
         await wait_until(lambda: inst(sup, "web.1").alive)
         assert not inst(sup, "db.1").ready
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_restarting_a_dependency_leaves_dependents_running_and_scaling_up_waits(tmp_path: Path) -> None:
@@ -279,7 +261,7 @@ def test_restarting_a_dependency_leaves_dependents_running_and_scaling_up_waits(
         assert time.monotonic() - started < 2
         assert web.pid == pid
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_start_order_levels_follow_dependencies() -> None:
@@ -308,7 +290,7 @@ def test_per_type_env_cwd_pty_and_success_codes(tmp_path: Path) -> None:
         await asyncio.wait_for(sup.wait_idle(), 10)
         assert inst(sup, "b.1").state is State.EXITED  # 143 counts as success: no crash, no restart
 
-    run(sup, body)
+    run_supervisor(sup, body)
     assert (tmp_path / "out.a").read_text().splitlines() == ["hi a.1", str(tmp_path / "sub"), "tty"]
     assert (tmp_path / "out.b").read_text() == "pipe\n"
 
@@ -323,7 +305,7 @@ def test_autostart_false_lists_the_type_and_starts_on_request(tmp_path: Path) ->
         sup.start_instance("tool.1")
         await wait_until(lambda: tool.alive)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 @pytest.mark.parametrize(("max_restarts", "starts"), [(0, 1), (2, 3)])
@@ -338,5 +320,5 @@ def test_per_type_restart_policy_and_max_restarts(tmp_path: Path, max_restarts: 
         await wait_until(lambda: inst(sup, "crash.1").state is State.FATAL)
         assert inst(sup, "calm.1").state is State.CRASHED  # the default policy (no) still applies
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     assert sum(1 for e in events if isinstance(e, ev.Started) and e.instance.name == "crash.1") == starts

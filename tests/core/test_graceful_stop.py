@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from procdash.core import events as ev
 from procdash.core.instance import State
 from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Supervisor, SupervisorOptions
-from tests.helpers import wait_until
+from tests.helpers import run_supervisor, wait_until
 
 DRAIN = 1.5
 TIMEOUT = 4.0
@@ -78,23 +76,6 @@ def signal_log(tmp_path: Path, name: str) -> list[tuple[int, str, float]]:
     return rows
 
 
-def run(sup: Supervisor, body: Callable[[Supervisor], Awaitable[None]]) -> list[ev.Event]:
-    """Start the supervisor, run the body, always stop everything; returns every event seen."""
-    events: list[ev.Event] = []
-
-    async def main() -> None:
-        sup.subscribe(events.append)
-        sup.start()
-        try:
-            await body(sup)
-        finally:
-            await sup.stop_all()
-            sup.close()
-
-    asyncio.run(main())
-    return events
-
-
 def up(tmp_path: Path, name: str) -> bool:
     """Whether the app of a shape has installed its handlers."""
     return any(what == "up" for _, what, _ in signal_log(tmp_path, name))
@@ -118,7 +99,7 @@ def test_every_shape_gets_one_stop_signal_and_its_whole_drain(tmp_path: Path, us
         await sup.stop_all()
         assert time.monotonic() - began >= DRAIN
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     for name in commands:
         log = signal_log(tmp_path, name)
         got = [what for _, what, _ in log if what.startswith("got")]
@@ -151,7 +132,7 @@ def test_an_app_that_ignores_the_stop_signal_is_killed_at_the_timeout(tmp_path: 
         await wait_until(lambda: all(len(inst.log) > 0 for inst in sup.instances()))
         await sup.stop_all()
 
-    events = run(sup, body)
+    events = run_supervisor(sup, body)
     for name in ("stubborn.1", "wrapped.1"):
         (exited,) = exits(events, name)
         assert exited.killed and exited.description == "SIGKILL", name
@@ -170,7 +151,7 @@ def test_restart_waits_for_the_drain_before_the_new_run(tmp_path: Path, use_pty:
             sup.restart(f"{name}.1")
         await wait_until(lambda: all(sum(w == "up" for _, w, _ in signal_log(tmp_path, n)) == 2 for n in commands))
 
-    run(sup, body)
+    run_supervisor(sup, body)
     for name in commands:
         log = signal_log(tmp_path, name)
         whats = [f"{'old' if pid == log[0][0] else 'new'} {what}" for pid, what, _ in log]
@@ -192,7 +173,7 @@ def test_scaling_down_drains_before_the_slot_goes(tmp_path: Path) -> None:
         drained = [pid for pid, what, _ in signal_log(tmp_path, "web") if what == "drained"]
         assert drained == [pid]
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 @pytest.mark.parametrize(
@@ -208,7 +189,7 @@ def test_a_program_that_cannot_run_is_reported_in_plain_words(
     async def body(sup: Supervisor) -> None:
         await wait_until(lambda: sup.find("web.1").state is State.CRASHED)  # type: ignore[union-attr]
 
-    run(sup, body)
+    run_supervisor(sup, body)
     inst = sup.find("web.1")
     assert inst is not None and (inst.exit_code, inst.exit_description) == (code, words)
     (line,) = inst.log.tail(1)

@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psutil
@@ -16,7 +15,7 @@ from procdash.core import events as ev
 from procdash.core.instance import State
 from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Supervisor, SupervisorOptions
-from tests.helpers import wait_until
+from tests.helpers import run_supervisor, wait_until
 
 
 def make(
@@ -37,20 +36,6 @@ def make(
         base_port=5000,
         options=opts,
     )
-
-
-def run(sup: Supervisor, body: Callable[[Supervisor], Awaitable[None]]) -> None:
-    """Start the supervisor, run the test body, and always stop everything."""
-
-    async def main() -> None:
-        sup.start()
-        try:
-            await body(sup)
-        finally:
-            await sup.stop_all()
-            sup.close()
-
-    asyncio.run(main())
 
 
 def environ_of(pid: int) -> dict[str, str]:
@@ -89,7 +74,7 @@ def test_scale_up_and_down_keeps_foreman_ports(tmp_path: Path) -> None:
         await wait_until(lambda: running(sup, "web.2"))
         assert sup.find("web.2").port == 5001  # type: ignore[union-attr]
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_scale_down_then_up_before_stop_completes(tmp_path: Path) -> None:
@@ -102,7 +87,7 @@ def test_scale_down_then_up_before_stop_completes(tmp_path: Path) -> None:
         await wait_until(lambda: running(sup, "web.2") and sup.find("web.2").restarts == 1)  # type: ignore[union-attr]
         assert len(sup.slots["web"]) == 2
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_restart_keeps_name_and_port_with_new_pid(tmp_path: Path) -> None:
@@ -118,7 +103,7 @@ def test_restart_keeps_name_and_port_with_new_pid(tmp_path: Path) -> None:
         assert (inst.name, inst.port, inst.restarts) == ("web.1", 5000, 1)
         await wait_until(lambda: environ_of(inst.pid).get("PORT") == "5000", timeout=5)  # type: ignore[arg-type]
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_backoff_doubles_then_goes_fatal_and_manual_restart_works(tmp_path: Path) -> None:
@@ -140,7 +125,7 @@ def test_backoff_doubles_then_goes_fatal_and_manual_restart_works(tmp_path: Path
         sup.restart("bad.1")
         await wait_until(lambda: inst.restarts == 5 and inst.state is State.BACKOFF)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_exit_zero_is_not_a_crash_and_makes_the_formation_idle(tmp_path: Path) -> None:
@@ -154,7 +139,7 @@ def test_exit_zero_is_not_a_crash_and_makes_the_formation_idle(tmp_path: Path) -
         assert (bad.state, bad.exit_code) == (State.CRASHED, 4)
         assert release.log.tail(1) == ["migrated"]
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_command_not_found_is_a_crash_with_the_shell_message(tmp_path: Path) -> None:
@@ -166,7 +151,7 @@ def test_command_not_found_is_a_crash_with_the_shell_message(tmp_path: Path) -> 
         assert ghost is not None and ghost.exit_code == 127 and ghost.state is State.CRASHED
         assert any("not found" in line for line in ghost.log.tail(5))
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 @pytest.mark.parametrize("use_pty", [True, False])
@@ -191,7 +176,7 @@ def test_term_ignoring_child_is_killed_after_the_timeout(tmp_path: Path, use_pty
         assert [(e.description, e.requested) for e in exits] == [("SIGKILL", True)]
         assert inst.state is State.STOPPED
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 @pytest.mark.parametrize("use_pty", [True, False])
@@ -212,7 +197,7 @@ def test_grandchildren_and_background_jobs_are_gone_after_stop(tmp_path: Path, u
         await sup.stop_all()
         await wait_until(lambda: not any(_alive(p) for p in recorded), timeout=3)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def _alive(pid: int) -> bool:
@@ -248,7 +233,7 @@ def test_every_line_arrives_once_in_order(tmp_path: Path, use_pty: bool) -> None
     async def body(sup: Supervisor) -> None:
         await asyncio.wait_for(sup.wait_idle(), 20)
 
-    run(sup, body)
+    run_supervisor(sup, body)
     expected = [f"n{i:05d} " + "y" * (i % 50) if i % 3 == 0 else f"n{i:05d}" for i in range(2000)]
     expected += ["progress 100%", "bad \ufffd bytes"]
     expected += ["L" * 16384 + "[cut]", "L" * 16384 + "[cut]", "L" * 7232, "killed mid-li"]
@@ -271,7 +256,7 @@ def test_manual_stop_and_start_keep_the_slot(tmp_path: Path) -> None:
         sup.start_instance("web.1")
         await wait_until(lambda: inst.state is State.RUNNING)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_kill_all_is_immediate(tmp_path: Path) -> None:
@@ -282,7 +267,7 @@ def test_kill_all_is_immediate(tmp_path: Path) -> None:
         sup.kill_all()
         await asyncio.wait_for(sup.wait_idle(), 5)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_stop_all_cancels_pending_backoff(tmp_path: Path) -> None:
@@ -295,7 +280,7 @@ def test_stop_all_cancels_pending_backoff(tmp_path: Path) -> None:
         await asyncio.wait_for(sup.stop_all(), 2)
         assert inst.state is State.STOPPED and sup.is_idle()
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_signal_names_in_exit_description(tmp_path: Path) -> None:
@@ -307,7 +292,7 @@ def test_signal_names_in_exit_description(tmp_path: Path) -> None:
         assert inst is not None
         assert (inst.exit_code, inst.exit_description) == (128 + signal.SIGSEGV, "SIGSEGV")
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_pipe_mode_shows_what_a_child_writes_to_dev_tty_and_never_blocks_it(tmp_path: Path) -> None:
@@ -323,4 +308,4 @@ def test_pipe_mode_shows_what_a_child_writes_to_dev_tty_and_never_blocks_it(tmp_
         assert {"out", "prompt:", "done"} <= set(lines)
         assert "".join(line.removesuffix("[cut]") for line in lines if line.startswith("x")) == "x" * 20000
 
-    run(sup, body)
+    run_supervisor(sup, body)

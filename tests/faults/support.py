@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import importlib
@@ -24,6 +23,7 @@ import pytest
 
 from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Supervisor, SupervisorOptions
+from tests.helpers import run_supervisor
 
 # The child side of a pty spawn: we are already a session leader (start_new_session), so opening our
 # terminal by path makes it the controlling terminal, exactly as a login shell gets one. A first
@@ -280,13 +280,4 @@ def make_supervisor(
 
 def drive(sup: Supervisor, body: Callable[[Supervisor], Awaitable[None]], *, timeout: float = 60.0) -> None:
     """Start the supervisor, run ``body`` (bounded), and always stop every process afterwards."""
-
-    async def main() -> None:
-        sup.start()
-        try:
-            await asyncio.wait_for(body(sup), timeout)
-        finally:
-            await sup.stop_all()
-            sup.close()
-
-    asyncio.run(main())
+    run_supervisor(sup, body, timeout=timeout)
