@@ -13,8 +13,8 @@ import pytest
 from procdash.core import events as ev
 from procdash.core.input import InputError
 from procdash.core.supervisor import Supervisor
-from tests.core.test_supervisor import make, run
-from tests.helpers import wait_until
+from tests.core.test_supervisor import make
+from tests.helpers import run_supervisor, wait_until
 
 PY = sys.executable
 
@@ -45,7 +45,7 @@ def test_a_prompt_is_visible_before_any_key_and_an_answer_completes_it(tmp_path:
         await wait_until(lambda: not inst.waiting)
         assert inst.partial == ""
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_a_carriage_return_progress_bar_rewrites_the_partial_line(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_a_carriage_return_progress_bar_rewrites_the_partial_line(tmp_path: Path
         assert partials == ["0%", "25%", "50%", "75%", "100%"]
         assert inst.log.tail(1000) == ["100%"]
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_pdb_answers_and_continues(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_pdb_answers_and_continues(tmp_path: Path) -> None:
         sup.send_input("dbg.1", b"c\r")
         await wait_until(lambda: "after 6" in inst.log.tail(1000))
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_ctrl_c_reaches_the_child_through_its_line_discipline(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_ctrl_c_reaches_the_child_through_its_line_discipline(tmp_path: Path) ->
         await wait_until(lambda: not inst.alive)
         assert inst.exit_code == 130  # python re-raises SIGINT after its traceback: the signal did it
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_input_errors_name_the_problem(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_input_errors_name_the_problem(tmp_path: Path) -> None:
         with pytest.raises(InputError, match=r"done\.1 is not running"):
             sup.send_input("done.1", b"x")
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_no_pty_refuses_input_naming_the_option(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_no_pty_refuses_input_naming_the_option(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="--no-pty"):
             sup.tap_output("quiet.1", lambda data: None, lambda reason: None)
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_a_tap_sees_raw_bytes_and_the_end(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_a_tap_sees_raw_bytes_and_the_end(tmp_path: Path) -> None:
         assert "\x1b[1mbold\x1b[0m yo" in inst.log.tail(1000)  # and still in the log
         assert ended == ["raw.1 ended"]
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_a_flood_does_not_publish_its_line_fragments_as_partial_lines(tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_a_flood_does_not_publish_its_line_fragments_as_partial_lines(tmp_path: 
         assert len(fragments) <= 3, fragments[:5]
         assert inst.partial == ""
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 @pytest.mark.parametrize("use_pty", [True, False])
@@ -188,4 +188,4 @@ def test_quiet_processes_are_checked_ever_less_often(tmp_path: Path, use_pty: bo
         # 0.25, 0.5, 1 s apart after the output: a handful of rounds, not one every poll tick.
         assert len(rounds) <= 5, [round(b - a, 2) for a, b in itertools.pairwise(rounds)]
 
-    run(sup, body)
+    run_supervisor(sup, body)

@@ -12,8 +12,8 @@ from procdash.core.instance import State
 from procdash.core.ports import listening_sockets, port_holder, tree_ports, uses_port
 from procdash.core.stats import NO_USAGE, StatsSampler, live_roots
 from procdash.core.supervisor import Supervisor
-from tests.core.test_depends import free_base, inst, make, notices, run
-from tests.helpers import wait_until, wait_until_sync
+from tests.core.test_depends import free_base, inst, make, notices
+from tests.helpers import run_supervisor, wait_until, wait_until_sync
 
 LISTEN = (
     "import socket, sys, time\n"
@@ -69,7 +69,7 @@ def test_sampler_reports_the_ports_each_instance_tree_listens_on(tmp_path: Path)
         await wait_until(lambda: ports() == (web.port,))
         assert sampler.sample(live_roots(sup.instances())).instances["idle.1"].ports == ()
 
-    run(sup, body)
+    run_supervisor(sup, body)
 
 
 def test_an_instance_whose_port_is_taken_says_who_holds_it_and_starts_once_free(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_an_instance_whose_port_is_taken_says_who_holds_it_and_starts_once_free(
         await wait_until(lambda: web.alive, timeout=5)
 
     try:
-        events = run(sup, body)
+        events = run_supervisor(sup, body)
     finally:
         holder.kill()
         holder.wait()
