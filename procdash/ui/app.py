@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.timer import Timer
 from textual.widgets import Footer
 
@@ -31,6 +32,7 @@ from procdash.headless import Service
 from procdash.ui import rows as tablerows
 from procdash.ui import settings
 from procdash.ui.commands import ProcdashCommands
+from procdash.ui.driver import quiet_driver
 from procdash.ui.editloop_actions import EditLoopActions
 from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
@@ -123,6 +125,10 @@ class ProcdashApp(
         self._executor: ThreadPoolExecutor | None = None
         self._flush_paused = False
         self.init_input_mode(getattr(args, "detach_key", None))
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, with an input thread that sleeps while nothing is typed."""
+        return quiet_driver(super().get_driver_class())
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
