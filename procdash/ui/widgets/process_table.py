@@ -134,12 +134,17 @@ class ProcessTable(ScrollView, can_focus=True):
         selected = self.selected_key
         keys = [key for key, _ in rows]
         changed: list[tuple[int, list[str]]] = []
+        top = round(self.scroll_offset.y)
+        shown = range(top, top + max(0, self.size.height - HEADER_LINES))
         for index, (key, cells) in enumerate(rows):
             old = self._cells.get(key)
-            if old is None:
+            if old is None or (index not in shown and old != cells):
+                # Off screen nothing is repainted now, so the cells are not compared one by one.
                 self._cells[key] = dict(cells)
                 self._versions[key] = self._versions.get(key, 0) + 1
                 changed.append((index, list(cells)))
+                continue
+            if index not in shown:
                 continue
             moved = [column for column, cell in cells.items() if old.get(column) != cell]
             if moved or len(old) != len(cells):
