@@ -20,11 +20,6 @@ from procdash.core.sidefile_schema import DEFAULT_KEYS, TYPE_KEYS, Where, kind_o
 from procdash.core.tomlkeys import KeyPath, key_lines
 from procdash.core.typeoptions import TypeOptions
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 
 @dataclass(frozen=True)
 class SideFile:
@@ -68,6 +63,11 @@ def parse_sidefile(
     text: str, shown: str, type_names: Sequence[str], root: Path, *, path: Path | None = None
 ) -> SideFile:
     """Parse options-file text; ``root`` resolves each type's cwd and env_file."""
+    # Imported here: a Procfile without an options file never needs a TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
