@@ -323,11 +323,15 @@ def procdash_command() -> list[str]:
 
 
 def alternate(runners: dict[str, Callable[[], T]], runs: int) -> dict[str, list[T]]:
-    """Call every runner once per round, for ``runs`` rounds, so load changes hit them alike."""
+    """Call every runner once per round, for ``runs`` rounds, the order reversed every other round.
+
+    Load that comes and goes on a shared machine then hits every runner alike, wherever it stands.
+    """
     results: dict[str, list[T]] = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, run in runners.items():
-            results[name].append(run())
+    names = list(runners)
+    for round_ in range(runs):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            results[name].append(runners[name]())
     return results
 
 
