@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import functools
 import os
 import pty
 import select
@@ -375,19 +376,24 @@ def compared(mine: float, old: float, against: Path | None) -> list[object]:
     return [seconds(old), ratio(mine, old)] if against is not None else ["", ""]
 
 
-def import_table(against: Path | None, tmp: Path) -> list[list[object]]:
-    """Rows of the imports table; the forbidden modules this tree's headless start imported make a target."""
+def import_table(runs: int, against: Path | None, tmp: Path) -> list[list[object]]:
+    """Rows of the imports table (median import time of ``runs`` runs each, alternating)."""
     trees = {"procdash headless start": REPO, **({"against": against} if against is not None else {})}
+    floor_args = ("-c", "import sys; print('MODULES', ' '.join(sys.modules), file=sys.stderr)")
+    runners: dict[str, Callable[[], tuple[set[str], float]]] = {
+        name: functools.partial(imports, tree, tmp) for name, tree in trees.items()
+    }
+    runners["python -c pass (interpreter floor)"] = lambda: imports(REPO, tmp, floor_args)
+    results = alternate(runners, runs)
     rows: list[list[object]] = []
-    for name, tree in trees.items():
-        modules, spent = imports(tree, tmp)
-        bad = forbidden(sorted(modules))
+    for name, values in results.items():
+        modules = values[0][0]
+        spent = median([value[1] for value in values])
+        bad = forbidden(sorted(modules)) if name in trees else []
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "") if bad else "none"
-        rows.append([name, len(modules), seconds(spent), shown])
-        if tree == REPO:
+        rows.append([name, len(modules), seconds(spent), shown if name in trees else ""])
+        if name == "procdash headless start":
             TARGETS.append(("headless start imports no Textual, rich, ssl, export, ctl client", shown, not bad))
-    modules, spent = imports(REPO, tmp, ("-c", "import sys; print('MODULES', ' '.join(sys.modules), file=sys.stderr)"))
-    rows.append(["python -c pass (interpreter floor)", len(modules), seconds(spent), ""])
     return rows
 
 
@@ -461,7 +467,13 @@ def main() -> int:
         if args.only in (None, "imports"):
             print()
             headers = ["", "modules", "import time", "forbidden ones"]
-            print(table("Imports of a whole headless run (python -X importtime)", headers, import_table(against, tmp)))
+            print(
+                table(
+                    "Imports of a whole headless run (python -X importtime)",
+                    headers,
+                    import_table(args.runs, against, tmp),
+                )
+            )
         if args.only in (None, "memory"):
             print()
             title = f"Headless memory with {SLEEPERS} sleepers (medians of {args.runs})"
