@@ -32,23 +32,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import REPO, clean_env, read_until_ready, run_to_file, sleepers_left, terminate
-from _util import median, megabytes, ratio, seconds, table, verdict
+from _procs import REPO, clean_env, run_to_file, sleepers_left
+from _util import alternate, median, megabytes, ratio, seconds, table, verdict
 from engine import honcho_command
+from memory import SLEEPERS, TARGET_TREE_RSS, memory_table, target_label
 
-SLEEPERS = 20
 SLEEP_ARG = "86397"  # an unusual duration, so leftover sleepers of this bench can be found and removed
 SIZE = (120, 40)
 LIMIT = 30.0  # no single launch may take longer than this to show what is waited for
 MARK = "first.1"  # the first instance's name: on the dashboard's first frame (the table shows it)
 TARGET_FIRST_CHILD = 0.1
 TARGET_FIRST_FRAME = 0.35
-TARGET_TREE_RSS = 25e6
 # Module prefixes a headless start must not import.
 FORBIDDEN = (
     "textual",
@@ -72,9 +68,7 @@ EMPTY_APP = (
 )
 TARGETS: list[tuple[str, str, bool]] = []  # (target, measured, met), filled as parts run
 NAN = float("nan")
-T = TypeVar("T")
 Launch = tuple[float, float]  # (first child running, first frame drawn), NaN where it does not apply
-ProcessMemory = list[tuple[str, int, int]]  # (process, RSS, PSS) per process of one runner
 
 
 class Fifo:
@@ -271,69 +265,9 @@ def forbidden(modules: Sequence[str]) -> list[str]:
     return sorted({m for m in modules if any(m == bad or m.startswith(bad + ".") for bad in FORBIDDEN)})
 
 
-def memory_of(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in bytes, from /proc/PID/smaps_rollup."""
-    values = {"Rss:": 0, "Pss:": 0}
-    with open(f"/proc/{pid}/smaps_rollup") as rollup:
-        for line in rollup:
-            words = line.split()
-            if words and words[0] in values:
-                values[words[0]] = int(words[1]) * 1024
-    return values["Rss:"], values["Pss:"]
-
-
-def helpers(pid: int, honcho: bool) -> list[psutil.Process]:
-    """A runner's helper processes: procdash's guardian (either kind), honcho's forks of itself."""
-    me = psutil.Process(pid)
-    if honcho:
-        return [p for p in me.children(recursive=True) if p.name() == me.name()]
-    return [p for p in me.children() if any(("guardian.sh" in w or "watchdog.py" in w) for w in p.cmdline())]
-
-
-def headless_memory(base: list[str], source: Path, tmp: Path, *, honcho: bool) -> ProcessMemory:
-    """(process, RSS, PSS) of a headless runner and each of its helpers, 20 sleepers running."""
-    home = Path(tempfile.mkdtemp(prefix="memory-", dir=tmp))
-    procfile = home / "Procfile"
-    procfile.write_text(f"sleeper: echo ready; exec sleep {SLEEP_ARG}\n")
-    formation = ["-c" if honcho else "-m", f"sleeper={SLEEPERS}"]
-    cmd = [*base, "start", "-f", str(procfile), *formation, *(["--no-colour"] if honcho else [])]
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=home, env=clean_env(source), start_new_session=True
-    )
-    try:
-        read_until_ready(proc, SLEEPERS, 60.0)
-        time.sleep(1.0)  # let start-up work settle
-        rows = [("main process", *memory_of(proc.pid))]
-        for helper in helpers(proc.pid, honcho):
-            what = "helper"
-            command = " ".join(helper.cmdline())
-            if "guardian.sh" in command:
-                what = "guardian (sh)"
-            elif "watchdog.py" in command:
-                what = "guardian (python)"
-            rows.append((what, *memory_of(helper.pid)))
-        return rows
-    finally:
-        terminate(proc)
-        reap_sleepers()
-
-
 def procdash_command() -> list[str]:
     """procdash from the measured tree, run by the interpreter running the bench."""
     return [sys.executable, "-m", "procdash"]
-
-
-def alternate(runners: dict[str, Callable[[], T]], runs: int) -> dict[str, list[T]]:
-    """Call every runner once per round, for ``runs`` rounds, the order reversed every other round.
-
-    Load that comes and goes on a shared machine then hits every runner alike, wherever it stands.
-    """
-    results: dict[str, list[T]] = {name: [] for name in runners}
-    names = list(runners)
-    for round_ in range(runs):
-        for name in names if round_ % 2 == 0 else reversed(names):
-            results[name].append(runners[name]())
-    return results
 
 
 def start_table(runs: int, against: Path | None, honcho: list[str] | None, tmp: Path) -> list[list[object]]:
@@ -397,37 +331,6 @@ def import_table(runs: int, against: Path | None, tmp: Path) -> list[list[object
     return rows
 
 
-def memory_table(runs: int, against: Path | None, honcho: list[str] | None, tmp: Path) -> list[list[object]]:
-    """Rows of the memory table: each process of each runner, and the tree's total (medians)."""
-    runners: dict[str, Callable[[], ProcessMemory]] = {
-        "procdash": lambda: headless_memory(procdash_command(), REPO, tmp, honcho=False),
-    }
-    if against is not None:
-        runners["against"] = lambda: headless_memory(procdash_command(), against, tmp, honcho=False)
-    if honcho is not None:
-        runners["honcho 2.0"] = lambda: headless_memory(honcho, REPO, tmp, honcho=True)
-    results = alternate(runners, runs)
-    totals = {name: median([sum(row[1] for row in run) for run in values]) for name, values in results.items()}
-    rows: list[list[object]] = []
-    for name, values in results.items():
-        for what in dict.fromkeys(row[0] for row in values[0]):  # each kind of process once, helpers summed
-            rss = median([sum(row[1] for row in run if row[0] == what) for run in values])
-            pss = median([sum(row[2] for row in run if row[0] == what) for run in values])
-            count = sum(row[0] == what for row in values[0])
-            rows.append(
-                [f"{name}: {what}" + (f" x{count} (sum)" if count > 1 else ""), megabytes(rss), megabytes(pss), ""]
-            )
-        pss_total = median([sum(row[2] for row in run) for run in values])
-        rows.append(
-            [f"{name}: tree", megabytes(totals[name]), megabytes(pss_total), ratio(totals[name], totals["procdash"])]
-        )
-    mine = totals["procdash"]
-    TARGETS.append(
-        (f"headless tree RSS with {SLEEPERS} sleepers at most 25 MB", megabytes(mine), mine <= TARGET_TREE_RSS)
-    )
-    return rows
-
-
 def warm_up(trees: Sequence[Path], tmp: Path) -> None:
     """Run each tree once untimed (headless and dashboard), so bytecode is compiled and cached first."""
     procfile = tmp / "Procfile.warm"
@@ -477,13 +380,9 @@ def main() -> int:
         if args.only in (None, "memory"):
             print()
             title = f"Headless memory with {SLEEPERS} sleepers (medians of {args.runs})"
-            print(
-                table(
-                    title,
-                    ["runner: process", "RSS", "PSS", "tree RSS vs procdash"],
-                    memory_table(args.runs, against, honcho, tmp),
-                )
-            )
+            rows, mine = memory_table(args.runs, against, honcho, tmp)
+            print(table(title, ["runner: process", "RSS", "PSS", "tree RSS vs procdash"], rows))
+            TARGETS.append((target_label(), megabytes(mine), mine <= TARGET_TREE_RSS))
     print()
     print(table("Targets (issue 17)", ["target", "measured", ""], [[t, m, verdict(ok)] for t, m, ok in TARGETS]))
     print(f"\ntotal bench time {time.perf_counter() - began:.0f} s")
