@@ -81,14 +81,17 @@ class Watchdog:
     def _send(self, text: str) -> None:
         """Write one registration line, starting the guardian first if needed."""
         if self._proc is None:
-            self._proc = subprocess.Popen(
-                guardian_command(self.timeout),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-            )
+            try:
+                self._proc = subprocess.Popen(
+                    guardian_command(self.timeout),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError:  # no /bin/sh: the pty hangup is all that is left; the formation runs on
+                return
             reaper.OWN.add(self._proc.pid)
         assert self._proc.stdin is not None
         try:
