@@ -155,9 +155,17 @@ def timed_run(cmd: list[str], source: Path = REPO) -> float:
 
 
 def helpers_of(pid: int) -> list[psutil.Process]:
-    """A runner's own helper processes (same executable: honcho's forks, procdash's watchdog), no shells."""
-    name = psutil.Process(pid).name()
-    return [p for p in psutil.Process(pid).children(recursive=True) if p.name() == name]
+    """A runner's own helper processes: honcho's forks of itself, procdash's guardian; no formation shells."""
+    me = psutil.Process(pid)
+    name = me.name()
+    found = []
+    for child in me.children(recursive=True):
+        try:
+            if child.name() == name or any(word.endswith(("guardian.sh", "watchdog.py")) for word in child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def sleepers_left(argument: str) -> list[psutil.Process]:

@@ -7,8 +7,10 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 Row = Sequence[object]
+T = TypeVar("T")
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -21,6 +23,19 @@ def timed(fn: Callable[[], object]) -> float:
 def repeat(fn: Callable[[], float], runs: int) -> list[float]:
     """Call a measuring function ``runs`` times and return every figure it reported."""
     return [fn() for _ in range(runs)]
+
+
+def alternate(runners: dict[str, Callable[[], T]], runs: int) -> dict[str, list[T]]:
+    """Call every runner once per round, for ``runs`` rounds, the order reversed every other round.
+
+    Load that comes and goes on a shared machine then hits every runner alike, wherever it stands.
+    """
+    results: dict[str, list[T]] = {name: [] for name in runners}
+    names = list(runners)
+    for round_ in range(runs):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            results[name].append(runners[name]())
+    return results
 
 
 def median(values: Sequence[float]) -> float:

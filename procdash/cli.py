@@ -3,38 +3,67 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import importlib.util
-import json
 import math
 import os
-import select
-import signal
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from procdash import __version__, editloop
-from procdash.argv import normalize_argv
-from procdash.control.connect import detach_key
+from procdash import __version__
+from procdash.argv import TOP_LEVEL, normalize_argv
 from procdash.core.errors import ConfigError
+from procdash.core.options import RESTART_POLICIES
 from procdash.core.project import Project, load_project
-from procdash.core.supervisor import RESTART_POLICIES, Supervisor, SupervisorOptions
-from procdash.headless import Service
 from procdash.oneoff import cmd_run
+from procdash.term.keys import parse_key_spec
 
-# Subcommands that live in their own packages register themselves through add_parser().
-EXTENSIONS = ("procdash.export.command", "procdash.control.command", "procdash.control.connect")
+# Subcommands that live in their own packages, by name: each module registers its command through
+# add_parser(). They are imported only when one of them (or help) is asked for, so ``procdash start``
+# never loads the export writers or the control client.
+EXTENSIONS = {
+    "export": "procdash.export.command",
+    "ctl": "procdash.control.command",
+    "connect": "procdash.control.connect",
+}
 EXIT_USAGE = 2
+
+
+def terminal_columns() -> int:
+    """The width help is wrapped to: COLUMNS, else the terminal's, else 80 (shutil.get_terminal_size's rule)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, sized without shutil, which argparse imports for it on every add_argument.
+
+    shutil loads three compression libraries (0.7 MB) that ``procdash start`` has no other use for.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        width = terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
 
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports bad input as one line and exit status 2, without the usage block."""
 
     commands: dict[str, argparse.ArgumentParser]  # the subcommands by name, filled in by build_parser
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print ``procdash: error: ...`` and exit 2."""
@@ -61,6 +90,15 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
     return value
+
+
+def detach_key(text: str) -> str:
+    """argparse type for --detach-key: a key procdash can tell apart from what programs need."""
+    try:
+        parse_key_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def project_options() -> Parser:
@@ -96,8 +134,8 @@ def project_options() -> Parser:
     return common
 
 
-def build_parser() -> Parser:
-    """The whole command line."""
+def build_parser(extensions: bool = True) -> Parser:
+    """The whole command line; without ``extensions``, only the commands defined here (the quick path)."""
     parser = Parser(
         prog="procdash",
         description="Run a Procfile formation with a live dashboard (headless when not on a terminal).",
@@ -163,7 +201,7 @@ def build_parser() -> Parser:
         metavar="SECONDS",
         help="how often CPU and memory are sampled (default 1)",
     )
-    editloop.add_start_options(start)
+    add_edit_loop_options(start)
     start.set_defaults(func=cmd_start)
 
     check = sub.add_parser("check", parents=[common], help="validate the Procfile and show the formation")
@@ -173,7 +211,7 @@ def build_parser() -> Parser:
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND", help="command, or a Procfile type")
     run.set_defaults(func=cmd_run)
 
-    for module_name in EXTENSIONS:
+    for module_name in EXTENSIONS.values() if extensions else ():
         if importlib.util.find_spec(module_name) is not None:
             importlib.import_module(module_name).add_parser(sub, [common])
 
@@ -183,6 +221,37 @@ def build_parser() -> Parser:
     sub.add_parser("version", help="print procdash's version").set_defaults(func=cmd_version)
     parser.commands = dict(sub.choices)
     return parser
+
+
+def add_edit_loop_options(start: argparse.ArgumentParser) -> None:
+    """``procdash start`` options of the edit-run loop (procdash.editloop)."""
+    start.add_argument(
+        "--log-dir",
+        metavar="DIR",
+        default=None,
+        help="also write every process's lines to DIR/NAME.log, timestamped and rotated (log_dir in Procfile.toml)",
+    )
+    start.add_argument(
+        "--no-watch",
+        action="store_true",
+        help='watch no files: no restart on change (watch = [...]) and no reload = "auto"',
+    )
+
+
+def parser_for(argv: Sequence[str]) -> tuple[Parser, list[str]]:
+    """The parser ``argv`` needs and the arguments in procdash's grammar.
+
+    The extension commands are registered only when argv names one of them or asks for help;
+    their names alone are enough to tell them from a process type.
+    """
+    quick = build_parser(extensions=False)
+    placeholders = {name: Parser(add_help=False) for name in EXTENSIONS}
+    normalized = normalize_argv(argv, {**quick.commands, **placeholders})
+    command = normalized[0] if normalized else ""
+    if command in EXTENSIONS or command == "help" or command in TOP_LEVEL:
+        full = build_parser()
+        return full, normalize_argv(argv, full.commands)
+    return quick, normalized
 
 
 def cmd_help(parser: Parser, args: argparse.Namespace) -> int:
@@ -253,138 +322,27 @@ def use_color(args: argparse.Namespace, on_terminal: bool) -> bool:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    """Start the formation: the dashboard on a terminal, headless otherwise."""
-    from procdash.headless import run_headless, stdout_is_terminal
+    """Start the formation: the dashboard on a terminal, headless otherwise (procdash.start)."""
+    from procdash import lean
 
-    project = project_from(args, args.types)
-    apply_settings(args, project)
-    quiet = quiet_types(args.quiet, project)
-    on_terminal = stdout_is_terminal() and sys.stdin.isatty()
-    dashboard = not args.headless and on_terminal and importlib.util.find_spec("procdash.ui.app") is not None
-    color = use_color(args, stdout_is_terminal() or dashboard)
-    try:
-        size = os.get_terminal_size()
-        pty_size = (max(40, size.columns), max(10, size.lines))
-    except OSError:
-        pty_size = (120, 40)
-    options = SupervisorOptions(
-        timeout=args.timeout,
-        restart=args.restart,
-        use_pty=not args.no_pty,
-        color=color,
-        scrollback=args.scrollback,
-        pty_size=pty_size,
-    )
-    supervisor = Supervisor.from_project(project, options)
-    loop_services = editloop.services(args, project, supervisor)
-    services = start_services(args, project, dashboard=dashboard) + loop_services
-    editloop.connect(services)
-    if dashboard:
-        app_module = importlib.import_module("procdash.ui.app")
-        finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)
-        try:
-            return int(app_module.run_dashboard(supervisor, project, args, services))
-        finally:
-            finished()
-    return asyncio.run(
-        run_headless(
-            supervisor,
-            color=color,
-            timestamps=not args.no_timestamp,
-            prefix=not args.no_prefix,
-            exit_on_failure=args.exit_on_failure,
-            services=services,
-            quiet=quiet,
-        )
-    )
+    lean.import_asyncio()  # before anything imports asyncio with its ssl
+    from procdash.start import run_start
 
-
-def start_services(args: argparse.Namespace, project: Project, *, dashboard: bool) -> list[Service]:
-    """What runs beside the formation in both modes: the control socket, the headless stats summary."""
-    services: list[Service] = []
-    control = None
-    if not getattr(args, "no_control", False):
-        from procdash.control.listener import ControlUnavailable
-        from procdash.control.server import ControlServer
-
-        # ``ctl quit`` stops everything; the dashboard replaces that with its own quit (progress on screen).
-        control = ControlServer(project.procfile, project.root)
-        try:
-            control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
-        except ControlUnavailable as exc:
-            # The formation matters more than its remote control: run it, and say so once.
-            print(
-                f"procdash: warning: no control socket (procdash ctl cannot reach this formation): {exc}",
-                file=sys.stderr,
-            )
-            control = None
-        else:
-            services.append(control)
-    if getattr(args, "stats", 0) > 0 and not dashboard:
-        from procdash.headless import stdout_is_terminal
-        from procdash.stats_report import StatsReporter
-
-        reporter = StatsReporter.for_args(args, project, color=use_color(args, stdout_is_terminal()))
-        services.append(reporter)
-        if control is not None:
-            control.usage = lambda: reporter.latest.instances if reporter.latest is not None else None
-    return services
+    return run_start(args)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate everything and print each type with its count, ports and command."""
-    from procdash.core.depends import start_levels
-    from procdash.core.formation import port_for
-    from procdash.core.typeoptions import option_summary
+    """Validate everything and print each type with its count, ports and command (procdash.check)."""
+    from procdash.check import run_check
 
-    project = project_from(args)
-    width = max(len(name) for name in project.type_names)
-    print(f"{project.procfile}: {len(project.types)} process types, root {project.root}")
-    for index, t in enumerate(project.types):
-        count = project.counts[t.name]
-        if count == 0:
-            ports = "-"
-        elif count == 1:
-            ports = str(port_for(project.base_port, index, 1))
-        else:
-            ports = f"{port_for(project.base_port, index, 1)}-{port_for(project.base_port, index, count)}"
-        print(f"  {t.name:<{width}}  x{count}  port {ports:<11}  {t.command}")
-    if project.env_files:
-        print(f"env: {', '.join(str(p) for p in project.env_files)} ({len(project.dotenv)} variables)")
-    side = project.sidefile
-    if side.path is not None:
-        print(f"options: {side.path}")
-        for key, value in side.defaults.items():
-            print(f"  {key} = {toml_value(value)}")
-        for t in project.types:
-            parts = option_summary(project.options_for(t.name))
-            if parts:
-                print(f"  {t.name:<{width}}  " + "; ".join(parts))
-    graph = {name: opts.depends_on for name, opts in side.types.items()}
-    if any(graph.values()):
-        levels = start_levels(project.type_names, graph)
-        print("start order: " + " -> ".join(", ".join(level) for level in levels) + " (stop in reverse)")
-    sys.stdout.flush()  # the table first, then honcho's line that scripts grep for, on stderr as honcho has it
-    print(f"Valid procfile detected ({', '.join(project.type_names)})", file=sys.stderr)
-    return 0
-
-
-def toml_value(value: object) -> str:
-    """A setting as it would be written in Procfile.toml (for ``check``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    return json.dumps(value) if isinstance(value, str) else str(value)
+    return run_check(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run procdash; bad input is one line on stderr and exit status 2, never a traceback."""
     _fill_closed_std_streams()
-    parser = build_parser()
-    args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv, parser.commands))
+    parser, arguments = parser_for(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
     try:
         return int(args.func(args))
     except ConfigError as exc:
@@ -394,31 +352,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         _quiet_closed_stdout()
-
-
-def _backstop_terminal_loss(supervisor: Supervisor, *, grace: float) -> Callable[[], None]:
-    """Dashboard only: if the terminal hangs up and the UI has not finished ``grace`` s later, kill and exit.
-
-    Textual's output thread dies on the EIO a closed terminal gives, and the UI thread then blocks for
-    good on its full queue, so the formation would outlive the terminal. Killing every group and exiting
-    hands whatever is left to the pty hangup and the guardian, as when procdash itself is killed.
-    Returns the function to call once the dashboard has returned normally.
-    """
-    done = threading.Event()
-
-    def watch() -> None:
-        poller = select.poll()
-        for fd in (0, 1):
-            poller.register(fd, 0)  # no events asked for: only hangup and error conditions wake us
-        gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
-        while not any(event & gone for _, event in poller.poll()):
-            pass
-        if not done.wait(grace):
-            supervisor.kill_all()
-            os._exit(128 + signal.SIGHUP)
-
-    threading.Thread(target=watch, name="procdash-hangup", daemon=True).start()
-    return done.set
 
 
 def _fill_closed_std_streams() -> None:

@@ -1,4 +1,4 @@
-"""The edit-run loop's command-line options and services: logs on disk, restart on change, reload, save.
+"""The edit-run loop's services: logs on disk, restart on change, reload, save (cli.py holds their options).
 
 ``services()`` builds them for one run; ``connect()`` hands ``ctl reload`` and ``ctl scale --save`` to
 the control server; the dashboard finds the same ``EditLoop`` among its services for ctrl+r and S.
@@ -24,21 +24,6 @@ from procdash.core.watcher import ChangeRouter, FileWatcher, WatchRule, rules_fo
 from procdash.headless import Service
 
 RELOAD_RULE = "\0reload"  # the router's name for "the project's own files changed" (no type can be called that)
-
-
-def add_start_options(start: argparse.ArgumentParser) -> None:
-    """``procdash start`` options of the edit-run loop."""
-    start.add_argument(
-        "--log-dir",
-        metavar="DIR",
-        default=None,
-        help="also write every process's lines to DIR/NAME.log, timestamped and rotated (log_dir in Procfile.toml)",
-    )
-    start.add_argument(
-        "--no-watch",
-        action="store_true",
-        help='watch no files: no restart on change (watch = [...]) and no reload = "auto"',
-    )
 
 
 def log_settings(args: argparse.Namespace, project: Project) -> LogSettings:

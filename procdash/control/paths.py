@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
+import importlib
 import os
 import pwd
 import re
@@ -27,10 +27,26 @@ def procfile_key(procfile: Path) -> str:
     return os.path.realpath(os.path.abspath(procfile))
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data`` in hex, from CPython's built-in implementation where there is one.
+
+    hashlib would load OpenSSL's libcrypto (3.5 MB of memory) for one digest at start-up.
+    """
+    for name in ("_sha2", "_sha256"):  # CPython 3.12+, then 3.10 and 3.11
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        return str(module.sha256(data).hexdigest())
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def socket_name(procfile: Path) -> str:
     """``<project dir>-<hash>.sock``: the hash makes it unique, the label lets a person tell sockets apart."""
     key = procfile_key(procfile)
-    digest = hashlib.sha256(os.fsencode(key)).hexdigest()[:HASH_CHARS]
+    digest = sha256_hex(os.fsencode(key))[:HASH_CHARS]
     label = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(key).parent.name)[:LABEL_CHARS].strip(".") or "procfile"
     return f"{label}-{digest}{SUFFIX}"
 

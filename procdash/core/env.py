@@ -8,9 +8,6 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dotenv.parser import parse_stream
-from dotenv.variables import parse_variables
-
 from procdash.core.errors import ConfigError
 from procdash.core.files import read_small_text
 
@@ -59,6 +56,9 @@ def parse_values(text: str, context: Mapping[str, str]) -> dict[str, str]:
     python-dotenv expands inside single quotes too (its issue #422), so it parses here with no
     interpolation, and its own ``${VAR}`` / ``${VAR:-default}`` rule is applied value by value.
     """
+    from dotenv.parser import parse_stream  # imported here: only a project with a .env file needs it
+    from dotenv.variables import parse_variables
+
     values: dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.key is None or binding.value is None:
@@ -74,6 +74,8 @@ def parse_values(text: str, context: Mapping[str, str]) -> dict[str, str]:
 
 def _check_syntax(text: str, shown: str) -> None:
     """Refuse a line python-dotenv cannot parse (it would only log a warning and skip it)."""
+    from dotenv.parser import parse_stream
+
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             raw = binding.original.string

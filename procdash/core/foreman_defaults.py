@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from procdash.core.errors import ConfigError
 from procdash.core.files import read_small_text
 
@@ -29,6 +27,8 @@ def load_foreman_defaults(directory: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=shown) from None
+    import yaml  # only with a .foreman file: PyYAML costs start-up time and a megabyte of memory
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

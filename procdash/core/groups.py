@@ -1,4 +1,4 @@
-"""Whether a process group still has live members; standard library only, so the guardian script shares it."""
+"""Whether a process group still has live members, and whether a group id still names the group registered."""
 
 from __future__ import annotations
 

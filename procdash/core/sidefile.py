@@ -10,20 +10,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from procdash.core.depends import find_cycle
 from procdash.core.env import load_env_files
 from procdash.core.errors import ConfigError
 from procdash.core.files import read_small_file
-from procdash.core.sidefile_schema import DEFAULT_KEYS, TYPE_KEYS, Where, kind_of, suggest
 from procdash.core.tomlkeys import KeyPath, key_lines
 from procdash.core.typeoptions import TypeOptions
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from procdash.core.sidefile_schema import Where
 
 
 @dataclass(frozen=True)
@@ -68,6 +65,13 @@ def parse_sidefile(
     text: str, shown: str, type_names: Sequence[str], root: Path, *, path: Path | None = None
 ) -> SideFile:
     """Parse options-file text; ``root`` resolves each type's cwd and env_file."""
+    # Imported here: a Procfile without an options file never needs a TOML parser or the schema.
+    from procdash.core.sidefile_schema import DEFAULT_KEYS, Where, kind_of, suggest
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -111,6 +115,8 @@ def parse_sidefile(
 
 def _type_options(name: str, table: dict[str, Any], where: Where, root: Path) -> TypeOptions:
     """One ``[type]`` table checked key by key and turned into TypeOptions."""
+    from procdash.core.sidefile_schema import TYPE_KEYS, suggest
+
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in TYPE_KEYS:

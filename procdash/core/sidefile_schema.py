@@ -6,7 +6,6 @@ raw value and a ``Where`` that builds errors naming the file, line and key.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import signal
@@ -65,6 +64,8 @@ def suggest(word: str, choices: list[str]) -> str:
     folded = {choice.replace("-", "_").lower(): choice for choice in choices}
     if word.replace("-", "_").lower() in folded:
         return f" (did you mean {folded[word.replace('-', '_').lower()]}?)"
+    import difflib  # only for a mistake in the file
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 

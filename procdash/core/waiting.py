@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import platform
 import struct
 import termios
 
@@ -43,7 +42,7 @@ _SYSCALLS: dict[str, dict[str, int]] = {
     },
     "aarch64": {"read": 63, "readv": 65, "pselect6": 72, "ppoll": 73, "epoll_pwait": 22, "epoll_pwait2": 441},
 }
-_NUMBERS = {number: name for name, number in _SYSCALLS.get(platform.machine(), {}).items()}
+_NUMBERS = {number: name for name, number in _SYSCALLS.get(os.uname().machine, {}).items()}
 
 
 def pty_path(master_fd: int) -> str | None:

@@ -1,60 +1,31 @@
-"""A tiny guardian process that kills procdash's process groups if procdash itself dies.
+"""procdash's side of the guardian, a small shell process that kills procdash's groups if procdash dies.
 
 The pty hangup already stops children that honour SIGHUP; this covers the ones that ignore or
 reinterpret it (nohup, servers that reload on HUP). procdash writes "+PGID START" and "-PGID" lines to
-the guardian's stdin; end of file with groups still listed means procdash is gone, so the guardian
-sends SIGTERM, waits the kill timeout, then SIGKILLs what is left. It runs as a plain script with
-only the standard library, in its own session, so Ctrl-C at the terminal never reaches it.
+the guardian's stdin; end of file with groups still listed means procdash is gone, and the guardian
+(guardian.sh beside this file) sends SIGTERM, waits the kill timeout, then SIGKILLs what is left.
+It is a POSIX shell script rather than a Python interpreter: it lives as long as procdash, and costs
+about 1 MB instead of 11.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import select
-import signal
 import subprocess
-import sys
-import time
+from pathlib import Path
 
-try:
-    from procdash.core import reaper
-    from procdash.core.groups import start_time, still_ours
-except ImportError:  # run as the guardian script (-I -S): procdash is not importable, its folder is at hand
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    still_ours = importlib.import_module("groups").still_ours
+from procdash.core import reaper
+from procdash.core.groups import start_time
+
+SCRIPT = Path(__file__).with_name("guardian.sh")
+SHELL = "/bin/sh"
 
 
-def guard(timeout: float) -> None:
-    """Read group registrations until EOF, then take every remaining group down."""
-    groups: dict[int, int | None] = {}  # pgid -> its leader's start time, to tell a recycled id
-    for raw in sys.stdin.buffer:
-        words = raw.strip().split()
-        if not words or len(words[0]) < 2 or not words[0][1:].isdigit():
-            continue
-        pgid = int(words[0][1:])
-        if words[0][:1] == b"+":
-            groups[pgid] = int(words[1]) if len(words) > 1 and words[1].isdigit() else None
-        elif words[0][:1] == b"-":
-            groups.pop(pgid, None)
-    groups = {pgid: start for pgid, start in groups.items() if still_ours(pgid, start)}
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-            os.killpg(pgid, signal.SIGCONT)
-        except OSError:
-            pass
-    deadline = time.monotonic() + timeout
-    while groups and time.monotonic() < deadline:
-        time.sleep(0.05)
-        groups = {pgid: start for pgid, start in groups.items() if still_ours(pgid, start)}
-    for pgid, start in groups.items():
-        if still_ours(pgid, start):  # checked once more: an id can be recycled within the last sleep
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except OSError:
-                pass
+def guardian_command(timeout: float) -> list[str]:
+    """The guardian's command line: the shell, the script, and the kill timeout in centiseconds."""
+    return [SHELL, str(SCRIPT), str(max(0, round(timeout * 100)))]
 
 
 def _reap_within(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -110,14 +81,17 @@ class Watchdog:
     def _send(self, text: str) -> None:
         """Write one registration line, starting the guardian first if needed."""
         if self._proc is None:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", __file__, str(self.timeout)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-            )
+            try:
+                self._proc = subprocess.Popen(
+                    guardian_command(self.timeout),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError:  # no /bin/sh: the pty hangup is all that is left; the formation runs on
+                return
             reaper.OWN.add(self._proc.pid)
         assert self._proc.stdin is not None
         try:
@@ -125,12 +99,3 @@ class Watchdog:
             self._proc.stdin.flush()
         except BrokenPipeError:
             self._proc = None
-
-
-if __name__ == "__main__":
-    # It must outlive procdash to do its job (``pkill -f procdash`` matches it too); it exits on its own.
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
-    guard(float(sys.argv[1]) if len(sys.argv) > 1 else 5.0)
-    # Nothing is buffered and procdash waits for this exit: skip interpreter teardown (about 5 ms).
-    os._exit(0)

@@ -24,6 +24,7 @@ from textual.widgets import Footer
 
 from procdash.control.server import ControlServer
 from procdash.core import events as ev
+from procdash.core.backlog import Backlog
 from procdash.core.instance import LIVE_STATES, State
 from procdash.core.project import Project
 from procdash.core.stats import StatsSampler, Usage
@@ -86,11 +87,14 @@ class ProcdashApp(
         sampler: StatsSampler | None = None,
         handle_signals: bool = False,
         settings_path: Path | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
         # ansi_color: a child's colours 0-15 stay palette colours, drawn in the person's terminal palette
         # rather than converted to the theme's RGB; the dashboard's own colours come from the theme.
         super().__init__(ansi_color=True)
         self.settings_path = settings_path
+        # Given when the formation was started before the app (procdash start): what happened since.
+        self.backlog = backlog
         self.wrap_default = False  # wrap in new panes (w in a pane changes it)
         self.supervisor = supervisor
         self.project = project
@@ -143,9 +147,13 @@ class ProcdashApp(
         yield Footer()
 
     async def on_mount(self) -> None:
-        """Start the formation on this loop, then the services, then the timers."""
-        self._unsubscribe.append(self.supervisor.subscribe(self._on_event))
-        self.supervisor.start()
+        """Start the formation on this loop (unless it runs already), then the services, then the timers."""
+        if self.backlog is None:
+            self._unsubscribe.append(self.supervisor.subscribe(self._on_event))
+            self.supervisor.start()
+        else:
+            # Started while the UI was loading: take over every event since, in order, then follow.
+            self._unsubscribe.append(self.backlog.hand_over(self._on_event))
         for service in self.services:
             if isinstance(service, ControlServer):
                 service.usage = service.usage or self._latest_usage
@@ -174,6 +182,8 @@ class ProcdashApp(
         # 50-200 ms (measured with bench/dashboard.py); collecting less often keeps each pause short.
         gc.freeze()
         gc.set_threshold(10_000, 50, 100)
+        if self.backlog is not None and self.backlog.signals:
+            self.action_request_quit()  # SIGTERM, SIGHUP or ctrl+c came while the UI was loading
 
     async def on_unmount(self) -> None:
         """Backstop: whatever way the app ends, no process outlives it."""

@@ -1,0 +1,169 @@
+"""``procdash start``: the formation starts first; the dashboard is built around it, or headless runs.
+
+Children start before anything they do not need is imported. Headless start never loads Textual,
+rich, the export writers or the control client; the dashboard imports Textual while the formation
+already runs on the same event loop, and takes over the events of that time from a Backlog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import os
+import select
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from procdash import editloop
+from procdash.cli import apply_settings, project_from, quiet_types, use_color
+from procdash.core.backlog import Backlog
+from procdash.core.project import Project
+from procdash.core.supervisor import Supervisor, SupervisorOptions
+from procdash.headless import Service, run_headless, stdout_is_terminal
+
+# What stops the dashboard gracefully; before the app is up they are kept in the Backlog.
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def run_start(args: argparse.Namespace) -> int:
+    """Start the formation: the dashboard on a terminal, headless otherwise."""
+    project = project_from(args, args.types)
+    apply_settings(args, project)
+    quiet = quiet_types(args.quiet, project)
+    on_terminal = stdout_is_terminal() and sys.stdin.isatty()
+    dashboard = not args.headless and on_terminal and importlib.util.find_spec("procdash.ui.app") is not None
+    color = use_color(args, stdout_is_terminal() or dashboard)
+    try:
+        size = os.get_terminal_size()
+        pty_size = (max(40, size.columns), max(10, size.lines))
+    except OSError:
+        pty_size = (120, 40)
+    options = SupervisorOptions(
+        timeout=args.timeout,
+        restart=args.restart,
+        use_pty=not args.no_pty,
+        color=color,
+        scrollback=args.scrollback,
+        pty_size=pty_size,
+    )
+    supervisor = Supervisor.from_project(project, options)
+    loop_services = editloop.services(args, project, supervisor)
+    services = start_services(args, project, dashboard=dashboard) + loop_services
+    editloop.connect(services)
+    if dashboard:
+        finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)
+        try:
+            return asyncio.run(run_dashboard(supervisor, project, args, services))
+        finally:
+            finished()
+    return asyncio.run(
+        run_headless(
+            supervisor,
+            color=color,
+            timestamps=not args.no_timestamp,
+            prefix=not args.no_prefix,
+            exit_on_failure=args.exit_on_failure,
+            services=services,
+            quiet=quiet,
+        )
+    )
+
+
+async def run_dashboard(
+    supervisor: Supervisor, project: Project, args: argparse.Namespace, services: Sequence[Service]
+) -> int:
+    """Start the formation, then import and run the dashboard on this loop; no process outlives it.
+
+    Textual takes a few hundred milliseconds to import and set up; the children run meanwhile, and
+    what they do is recorded for the app to take over once it is mounted.
+    """
+    loop = asyncio.get_running_loop()
+    backlog = Backlog(supervisor)
+    for signum in QUIT_SIGNALS:
+        loop.add_signal_handler(signum, backlog.signals.append, signum)
+    try:
+        supervisor.start()
+        app_module = importlib.import_module("procdash.ui.app")
+        settings = importlib.import_module("procdash.ui.settings")
+        app = app_module.ProcdashApp(
+            supervisor,
+            project,
+            args,
+            services,
+            handle_signals=True,
+            settings_path=settings.default_path(),
+            backlog=backlog,
+        )
+        await app.run_async()
+        return int(app.return_code or 0)
+    finally:
+        backlog.close()
+        for signum in QUIT_SIGNALS:  # the app removes its own on unmount; these stay if it never mounted
+            loop.remove_signal_handler(signum)
+        if not supervisor.is_idle():
+            # The app crashed or never came up: take every process down before leaving.
+            supervisor.kill_all()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(supervisor.wait_idle(), supervisor.options.timeout + 3)
+        supervisor.close()
+
+
+def start_services(args: argparse.Namespace, project: Project, *, dashboard: bool) -> list[Service]:
+    """What runs beside the formation in both modes: the control socket, the headless stats summary."""
+    services: list[Service] = []
+    control = None
+    if not getattr(args, "no_control", False):
+        from procdash.control.listener import ControlUnavailable
+        from procdash.control.server import ControlServer
+
+        # ``ctl quit`` stops everything; the dashboard replaces that with its own quit (progress on screen).
+        control = ControlServer(project.procfile, project.root)
+        try:
+            control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
+        except ControlUnavailable as exc:
+            # The formation matters more than its remote control: run it, and say so once.
+            print(
+                f"procdash: warning: no control socket (procdash ctl cannot reach this formation): {exc}",
+                file=sys.stderr,
+            )
+            control = None
+        else:
+            services.append(control)
+    if getattr(args, "stats", 0) > 0 and not dashboard:
+        from procdash.stats_report import StatsReporter
+
+        reporter = StatsReporter.for_args(args, project, color=use_color(args, stdout_is_terminal()))
+        services.append(reporter)
+        if control is not None:
+            control.usage = lambda: reporter.latest.instances if reporter.latest is not None else None
+    return services
+
+
+def _backstop_terminal_loss(supervisor: Supervisor, *, grace: float) -> Callable[[], None]:
+    """Dashboard only: if the terminal hangs up and the UI has not finished ``grace`` s later, kill and exit.
+
+    Textual's output thread dies on the EIO a closed terminal gives, and the UI thread then blocks for
+    good on its full queue, so the formation would outlive the terminal. Killing every group and exiting
+    hands whatever is left to the pty hangup and the guardian, as when procdash itself is killed.
+    Returns the function to call once the dashboard has returned normally.
+    """
+    done = threading.Event()
+
+    def watch() -> None:
+        poller = select.poll()
+        for fd in (0, 1):
+            poller.register(fd, 0)  # no events asked for: only hangup and error conditions wake us
+        gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
+        while not any(event & gone for _, event in poller.poll()):
+            pass
+        if not done.wait(grace):
+            supervisor.kill_all()
+            os._exit(128 + signal.SIGHUP)
+
+    threading.Thread(target=watch, name="procdash-hangup", daemon=True).start()
+    return done.set
