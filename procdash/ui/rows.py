@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from procdash.core.instance import LIVE_STATES, Instance, State
-from procdash.core.supervisor import Supervisor
 from procdash.ui import formatting as fmt
 from procdash.ui.metrics import Metrics
+from procdash.view.formation import FormationView
 
 TYPE_PREFIX = "t:"
 INSTANCE_PREFIX = "i:"
@@ -66,7 +66,7 @@ def parse_key(key: str) -> tuple[str, str]:
     return "instance", key[len(INSTANCE_PREFIX) :]
 
 
-def name_width(supervisor: Supervisor) -> int:
+def name_width(supervisor: FormationView) -> int:
     """Width of the name column: the longest "web 10/10" or "  web.10 *" (pinned)."""
     widths = [COLUMNS[0].width]
     for t in supervisor.types:
@@ -100,7 +100,7 @@ def _cell(text: str | Text, style: str = "", right: bool = False) -> Text:
     return cell
 
 
-def single(supervisor: Supervisor, type_name: str) -> Instance | None:
+def single(supervisor: FormationView, type_name: str) -> Instance | None:
     """The one instance a type shows as a single row: exactly one slot and one wanted, else None."""
     slots = supervisor.slots[type_name]
     return slots[0] if len(slots) == 1 and supervisor.desired[type_name] == 1 else None
@@ -117,7 +117,7 @@ class Order:
 
 
 def build_rows(
-    supervisor: Supervisor,
+    supervisor: FormationView,
     metrics: Metrics | None,
     spark_width: int = 12,
     pinned: set[str] | frozenset[str] = frozenset(),
@@ -171,7 +171,7 @@ def _sort_value(key: str | None, insts: list[Instance], metrics: Metrics | None,
     return 0
 
 
-def _type_row(supervisor: Supervisor, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
+def _type_row(supervisor: FormationView, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
     """A type's summary row: count, port range, states, summed CPU and memory."""
     slots = supervisor.slots[type_name]
     desired = supervisor.desired[type_name]
@@ -242,7 +242,7 @@ def mark_sorted(columns: list[Column], order: Order) -> list[Column]:
     return [Column(c.key, c.label + arrow, c.width, c.priority, c.right) if c.key == order.key else c for c in columns]
 
 
-def fallbacks(supervisor: Supervisor) -> dict[str, str]:
+def fallbacks(supervisor: FormationView) -> dict[str, str]:
     """Where the cursor goes when its row vanishes because a type changed between one row and a group."""
     out: dict[str, str] = {}
     for t in supervisor.types:
@@ -252,7 +252,7 @@ def fallbacks(supervisor: Supervisor) -> dict[str, str]:
     return out
 
 
-def selected_names(supervisor: Supervisor, key: str | None) -> list[str]:
+def selected_names(supervisor: FormationView, key: str | None) -> list[str]:
     """The instance names a row stands for: itself, or every instance of a type row."""
     if key is None:
         return []

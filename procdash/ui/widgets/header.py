@@ -9,9 +9,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from procdash.core.instance import State
-from procdash.core.supervisor import Supervisor
 from procdash.ui import formatting as fmt
 from procdash.ui.metrics import Metrics
+from procdash.view.formation import FormationView
 
 
 def display_path(path: Path) -> str:
@@ -23,7 +23,7 @@ def display_path(path: Path) -> str:
 
 
 def header_text(
-    procfile: str, supervisor: Supervisor, metrics: Metrics | None, width: int = 0, *, quitting: bool = False
+    procfile: str, supervisor: FormationView, metrics: Metrics | None, width: int = 0, *, quitting: bool = False
 ) -> Text:
     """Everything the header shows, as one line fitting ``width`` cells (0: no limit).
 
@@ -56,7 +56,7 @@ def header_text(
     return text
 
 
-def formation_text(supervisor: Supervisor) -> Text:
+def formation_text(supervisor: FormationView) -> Text:
     """Every type with its count; a finished one-off task reads "done" (dim), not a missing instance."""
     text = Text(style="bold")
     for index, t in enumerate(supervisor.types):
