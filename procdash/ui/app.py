@@ -359,8 +359,5 @@ def run_dashboard(supervisor: Supervisor, project: Project, args: argparse.Names
     try:
         app.run()
     finally:
-        if not supervisor.is_idle():
-            # The loop is gone (the app crashed): signals are all that is left.
-            supervisor.kill_all()
-        supervisor.close()
+        formation.backstop()
     return app.return_code or 0

@@ -31,7 +31,7 @@ def separator(what: str) -> str:
 
 @dataclass(frozen=True)
 class Toast:
-    """A notification to show once: a crash, a fatal give-up, a notice from the supervisor."""
+    """A notification to show once: a crash, a fatal give-up, a notice from procdash."""
 
     title: str
     message: str

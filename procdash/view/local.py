@@ -286,6 +286,12 @@ class LocalFormation:
         await self._stop_services()
         self.supervisor.close()
 
+    def backstop(self) -> None:
+        """After the app's loop is gone (it crashed): signals are all that is left to stop the processes."""
+        if not self.supervisor.is_idle():
+            self.supervisor.kill_all()
+        self.supervisor.close()
+
     async def _stop_services(self) -> None:
         """Stop every started service once, newest first."""
         if self._services_stopped:
