@@ -41,8 +41,8 @@ async def read_message(reader: asyncio.StreamReader) -> JSON | None:
         line = await reader.readline()
     except (ConnectionError, asyncio.IncompleteReadError):
         return None
-    if not line:
-        return None
+    if not line.endswith(b"\n"):
+        return None  # cut off mid-line: procdash dropped this connection (a stream that fell behind)
     message = json.loads(line)
     if not isinstance(message, dict):
         raise Gone("procdash sent something that is not a JSON object")
