@@ -75,28 +75,34 @@ class Mirror:
 
     # ----- snapshots ---------------------------------------------------------------------------------
 
-    def load(self, snapshot: JSON) -> list[MirroredInstance]:
-        """Take a status snapshot (the first, or one after a resync); returns the instances it added."""
+    def load_types(self, snapshot: JSON) -> None:
+        """Types, commands, desired counts and options from a snapshot (after a reload changed them)."""
         options = snapshot.get("options") or {}
         self.scrollback = int(options.get("scrollback") or self.scrollback)
         self.stop_timeout = float(options.get("timeout") or self.stop_timeout)
         commands = snapshot.get("commands") or {}
         names = [str(name) for name in snapshot.get("types") or []]
-        old = {t.name: t for t in self.types}
-        self.types = [
-            old.get(name) or ProcessType(name, str(commands.get(name, "")), i + 1) for i, name in enumerate(names)
-        ]
+        self.types = [ProcessType(name, str(commands.get(name, "")), i + 1) for i, name in enumerate(names)]
         self.type_index = {name: i for i, name in enumerate(names)}
         for name in names:
             self.slots.setdefault(name, [])
         for name in list(self.slots):
             if name not in self.type_index:
-                for inst in self.slots.pop(name):
-                    self.emit(ev.Removed(inst))
+                for inst in list(self.slots[name]):
+                    self.remove(inst.name)
+                del self.slots[name]
+                self.desired.pop(name, None)
+        for t in self.types:
+            for inst in self.slots[t.name]:
+                inst.type_index = self.type_index[t.name]
         for name, count in (snapshot.get("desired") or {}).items():
             if self.desired.get(name) != count:
                 self.desired[name] = int(count)
                 self.emit(ev.Scaled(name, int(count)))
+
+    def load(self, snapshot: JSON) -> list[MirroredInstance]:
+        """Take a status snapshot (the first, or one after a resync); returns the instances it added."""
+        self.load_types(snapshot)
         seen: set[str] = set()
         added: list[MirroredInstance] = []
         for view in snapshot.get("instances") or []:

@@ -391,7 +391,19 @@ class RemoteFormation:
         if kind == "end":
             return True
         self.mirror.apply(message)
+        if kind == "notice" and str(message.get("text", "")).startswith("reloaded"):
+            self._spawn(self._refresh_types())  # a reload changed the types: their list comes with status
+        elif kind == "removed":
+            type_name = str(message.get("name", "")).rpartition(".")[0]
+            if not self.mirror.slots.get(type_name) and not self.mirror.desired.get(type_name):
+                self._spawn(self._refresh_types())  # perhaps a type a reload removed, gone with its last process
         return False
+
+    async def _refresh_types(self) -> None:
+        """Take the types, commands and counts from a fresh status (instances keep following the stream)."""
+        reply = await self._call("status")
+        if reply is not None:
+            self.mirror.load_types(reply)
 
     def _finish(self, reason: str) -> None:
         """The formation is gone: tell the app once."""

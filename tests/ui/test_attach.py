@@ -227,3 +227,26 @@ def test_attach_with_nothing_running_is_one_line_and_status_2(tmp_path: Path, en
     assert result.returncode == 2
     assert result.stderr.startswith("procdash: error: attach: nothing is running for")
     assert result.stderr.count("\n") == 1, result.stderr
+
+
+async def test_usage_save_and_reload_come_from_the_running_procdash(tmp_path: Path, env: dict[str, str]) -> None:
+    with running(tmp_path, env, "web: sleep 300\n") as formation:
+        app = attached(formation, stats_interval=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(lambda: running_in(app, "web.1"))
+            # procdash samples for the view (headless, no --stats): memory shows in the table and header.
+            await wait_until(lambda: app.table.get_cell("i:web.1", "mem").plain.strip() != "", timeout=15)
+            assert "mem" in str(app.query_one("#header").render())
+            await pilot.press("plus")
+            await wait_until(lambda: running_in(app, "web.2"))
+            await pilot.press("S")  # saved by procdash, into the project's Procfile.toml
+            await wait_until(lambda: (tmp_path / "Procfile.toml").exists())
+            assert (tmp_path / "Procfile.toml").read_text().endswith('formation = "web=2"\n')
+            (tmp_path / "Procfile").write_text("web: sleep 300\nworker: sleep 300\n")
+            await pilot.press("ctrl+r")  # reloaded by procdash: the new type shows here (0: not in the formation)
+            await wait_until(lambda: "worker" in app.formation.desired, timeout=15)
+            await wait_until(lambda: "t:worker" in app.table.row_keys)
+            assert status(formation)["desired"] == {"web": 2, "worker": 0}
+            (tmp_path / "Procfile").write_text("web: sleep 300\n")
+            await pilot.press("ctrl+r")  # and a removed type goes
+            await wait_until(lambda: "t:worker" not in app.table.row_keys and "worker" not in app.formation.desired)
