@@ -6,7 +6,54 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from procdash.control.requests import DEFAULT_LOG_LINES as DEFAULT_LOG_LINES
+from procdash.control.requests import (
+    Action as Action,
+)
+from procdash.control.requests import (
+    Connect as Connect,
+)
+from procdash.control.requests import (
+    Control as Control,
+)
+from procdash.control.requests import (
+    Info as Info,
+)
+from procdash.control.requests import (
+    Logs as Logs,
+)
+from procdash.control.requests import (
+    Quit as Quit,
+)
+from procdash.control.requests import (
+    Reload as Reload,
+)
+from procdash.control.requests import (
+    Request as Request,
+)
+from procdash.control.requests import (
+    RequestId as RequestId,
+)
+from procdash.control.requests import (
+    Resize as Resize,
+)
+from procdash.control.requests import (
+    Scale as Scale,
+)
+from procdash.control.requests import (
+    ScaleChange as ScaleChange,
+)
+from procdash.control.requests import (
+    Send as Send,
+)
+from procdash.control.requests import (
+    Status as Status,
+)
+from procdash.control.requests import (
+    Subscribe as Subscribe,
+)
 
 PROTOCOL_VERSION = 3
 # Version 2 added send, connect, the partial and waiting events and the waiting/partial status fields;
@@ -22,7 +69,6 @@ MAX_REQUEST_BYTES = 64 * 1024  # one request line, newline included
 MAX_TARGETS = 256
 MAX_NAME_CHARS = 256
 MAX_LOG_LINES = 1_000_000
-DEFAULT_LOG_LINES = 100
 MAX_SCALE = 1000
 
 # Error codes a response can carry in ``error.code``.
@@ -36,7 +82,6 @@ FAILED = "failed"
 BUSY = "busy"
 TIMEOUT = "timeout"
 
-Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
 COMMANDS = (
     "info",
@@ -54,7 +99,6 @@ COMMANDS = (
 _SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
 
 JSONObject = dict[str, Any]
-RequestId = str | int | float | None
 
 
 class ProtocolError(Exception):
@@ -65,124 +109,6 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
-
-
-@dataclass(frozen=True)
-class Info:
-    """Who is serving: pid, Procfile, versions (also how a second procdash names the first)."""
-
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Status:
-    """Every instance with its state, counters and, when sampled, CPU and memory."""
-
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class ScaleChange:
-    """One type's new count: absolute (``web=3``) or relative (``web=+1``)."""
-
-    type_name: str
-    value: int
-    relative: bool
-
-
-@dataclass(frozen=True)
-class Scale:
-    """Change desired counts; every type is checked before any is changed."""
-
-    changes: tuple[ScaleChange, ...]
-    id: RequestId = None
-    save: bool = False  # then write the resulting formation into Procfile.toml
-
-
-@dataclass(frozen=True)
-class Control:
-    """restart / stop / start the instances the targets match (names, type names, globs; none = all)."""
-
-    action: Action
-    targets: tuple[str, ...] = ()
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Logs:
-    """The newest ``lines`` lines of one instance, then new lines as they come when ``follow``."""
-
-    name: str
-    lines: int = DEFAULT_LOG_LINES
-    follow: bool = False
-    id: RequestId = None
-    since: int | None = None  # the first sequence number wanted (then ``lines`` only caps how many)
-
-
-@dataclass(frozen=True)
-class Subscribe:
-    """A status snapshot, then a stream of every event (state changes, scaling, and log lines if ``logs``)."""
-
-    logs: bool = True
-    id: RequestId = None
-    usage: float = 0.0  # seconds between ``usage`` events (0: none)
-
-
-@dataclass(frozen=True)
-class Reload:
-    """Re-read the Procfile, Procfile.toml and .env files and apply what changed."""
-
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Send:
-    """Write ``text`` (UTF-8), one key or a paste to an instance's terminal, as if typed there.
-
-    A key (a Textual key name and the character read with it) and a paste are encoded by the server
-    with the terminal modes the process set (application cursor keys, bracketed paste), which only it
-    sees; ``check`` writes nothing and only says whether the process can take input now.
-    """
-
-    name: str
-    text: str
-    id: RequestId = None
-    key: str | None = None
-    char: str | None = None
-    paste: str | None = None
-    check: bool = False
-
-
-@dataclass(frozen=True)
-class Resize:
-    """Give one instance's pty a window size, or (without a name) the size new ptys start with."""
-
-    name: str | None
-    columns: int
-    rows: int
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Connect:
-    """Attach to one instance's terminal: after the reply the connection carries frames (control/frames.py)."""
-
-    name: str
-    columns: int = 80
-    rows: int = 24
-    context: int = 0  # recent log lines to show first
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Quit:
-    """Stop every process and end procdash; ``kill`` (version 3) SIGKILLs them at once instead."""
-
-    id: RequestId = None
-    kill: bool = False
-
-
-Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Resize | Reload | Quit
 
 
 @dataclass
