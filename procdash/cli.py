@@ -27,6 +27,7 @@ EXTENSIONS = {
     "export": "procdash.export.command",
     "ctl": "procdash.control.command",
     "connect": "procdash.control.connect",
+    "attach": "procdash.ui.attach",
 }
 EXIT_USAGE = 2
 
