@@ -27,7 +27,12 @@ from procdash.headless import Service
 from procdash.oneoff import cmd_run
 
 # Subcommands that live in their own packages register themselves through add_parser().
-EXTENSIONS = ("procdash.export.command", "procdash.control.command", "procdash.control.connect")
+EXTENSIONS = (
+    "procdash.export.command",
+    "procdash.control.command",
+    "procdash.control.connect",
+    "procdash.serve.command",
+)
 EXIT_USAGE = 2
 
 
