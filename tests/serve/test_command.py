@@ -20,9 +20,15 @@ from tests.serve.support import serve_process
 
 def serve_once(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``procdash serve ARGS`` expected to end by itself (bad input)."""
-    command = [*PROCDASH, "serve", *argv]
-    options: dict[str, object] = {"capture_output": True, "text": True, "stdin": subprocess.DEVNULL}
-    return subprocess.run(command, cwd=cwd, env=env, timeout=30, **options)  # type: ignore[call-overload,no-any-return]
+    return subprocess.run(
+        [*PROCDASH, "serve", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.parametrize(
