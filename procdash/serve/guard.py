@@ -41,8 +41,11 @@ def split_host(value: str) -> tuple[str, int | None] | None:
 class Guard:
     """Decides whether one request may reach the dashboard, and hands the browser its cookie."""
 
-    def __init__(self, token: str, port: int, names: frozenset[str]) -> None:
+    def __init__(
+        self, token: str, port: int, names: frozenset[str], on_refuse: Callable[[str], None] | None = None
+    ) -> None:
         self.token = token
+        self.on_refuse = on_refuse  # told one line per refusal: whoever watches serve sees attempts
         self.port = port
         self.names = frozenset(name.lower() for name in names)
         # Cookies are kept per host, not per port: two servers on one machine must not share one.
@@ -72,25 +75,20 @@ class Guard:
         """The token the request carries: the query's first, so a fresh URL replaces an old cookie."""
         return request.query.get(TOKEN_PARAM) or request.cookies.get(self.cookie)
 
-    def refusal(self, request: web.Request) -> web.Response | None:
-        """The response refusing this request, or None when it may pass."""
+    def refusal(self, request: web.Request) -> tuple[int, str] | None:
+        """Why this request may not pass (its status and a one-line reason), or None when it may."""
         host = request.headers.get(hdrs.HOST)
         if not self.host_allowed(host):
-            return forbidden(f"Host {host!r} is not this server's address (DNS rebinding?)")
+            return 403, f"Host {host!r} is not this server's address (DNS rebinding?)"
         origin = request.headers.get(hdrs.ORIGIN)
-        upgrade = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
         # A browser always sends Origin with a websocket; without one, a request is not a page's.
-        if (origin is not None or upgrade) and not self.origin_allowed(origin, host):
-            return forbidden(f"Origin {origin!r} is not this server's page")
+        if (origin is not None or is_websocket(request)) and not self.origin_allowed(origin, host):
+            return 403, f"Origin {origin!r} is not this server's page"
         given = self.token_given(request)
         if not given:
-            return web.Response(
-                status=401,
-                text="procdash serve: a token is needed: open the URL procdash serve printed\n",
-                headers=SECURITY_HEADERS,
-            )
+            return 401, "a token is needed: open the URL procdash serve printed"
         if not secrets.compare_digest(given.encode(), self.token.encode()):
-            return forbidden("wrong token: open the URL this procdash serve printed")
+            return 403, "wrong token: open the URL this procdash serve printed"
         return None
 
     @web.middleware
@@ -98,13 +96,22 @@ class Guard:
         """aiohttp middleware: refuse, or pass on and remember the token in a cookie for the page's own requests."""
         refused = self.refusal(request)
         if refused is not None:
-            return refused
+            status, reason = refused
+            if self.on_refuse is not None:
+                kind = "websocket" if is_websocket(request) else request.method
+                self.on_refuse(f"refused {kind} {request.path} from {request.remote}: {reason}")
+            return web.Response(status=status, text=f"procdash serve: {reason}\n", headers=SECURITY_HEADERS)
         response = await handler(request)
         if not response.prepared:  # a websocket has already answered; anything else can still take headers
             response.headers.update(SECURITY_HEADERS)
             if request.query.get(TOKEN_PARAM):
                 response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
         return response
+
+
+def is_websocket(request: web.Request) -> bool:
+    """Whether the request asks to become a websocket."""
+    return request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
 
 
 # No framing by other sites, no token leaking in a Referer, nothing kept in a shared cache.
@@ -114,8 +121,3 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-def forbidden(reason: str) -> web.Response:
-    """A 403 with a one-line reason."""
-    return web.Response(status=403, text=f"procdash serve: {reason}\n", headers=SECURITY_HEADERS)

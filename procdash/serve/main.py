@@ -140,7 +140,7 @@ class Server:
         dashboard = Dashboard(command, title, Tabs(MAX_TABS))
         token = new_token()
         runner = web.AppRunner(
-            build_app(Guard(token, self.address.port, self.address.names), dashboard),
+            build_app(Guard(token, self.address.port, self.address.names, on_refuse=say), dashboard),
             access_log=None,
             handle_signals=False,
         )

@@ -31,6 +31,7 @@ class Served:
 
     address: Address
     dashboard: Dashboard
+    refusals: list[str]  # the lines serve would print, one per refused request
 
     @property
     def base(self) -> str:
@@ -48,13 +49,13 @@ async def serving(command: Sequence[str] = TINY_APP, token: str = TOKEN, tabs: i
     """The guard and dashboard on 127.0.0.1 (a free port); every tab closed and the socket released after."""
     sock, address = bind("127.0.0.1", 0)
     dashboard = Dashboard(command, "test", Tabs(tabs))
-    runner = web.AppRunner(
-        build_app(Guard(token, address.port, address.names), dashboard), access_log=None, handle_signals=False
-    )
+    refusals: list[str] = []
+    guard = Guard(token, address.port, address.names, on_refuse=refusals.append)
+    runner = web.AppRunner(build_app(guard, dashboard), access_log=None, handle_signals=False)
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()
-        yield Served(address, dashboard)
+        yield Served(address, dashboard, refusals)
     finally:
         await dashboard.close()
         await runner.cleanup()

@@ -150,6 +150,10 @@ def test_websocket_from_a_foreign_origin_is_refused() -> None:
                 await session.ws_connect(served.base + "/ws")  # no Origin at all: not a browser's page
             assert refused.value.status == 403
         assert not served.dashboard.tabs.running
+        assert served.refusals[0] == (
+            "refused websocket /ws from 127.0.0.1: Origin 'http://evil.example' is not this server's page"
+        )
+        assert len(served.refusals) == 4
 
     run(body)
 
