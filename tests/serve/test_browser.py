@@ -95,7 +95,7 @@ class ForeignSite(http.server.BaseHTTPRequestHandler):
 
     target = ""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         """The attacking page."""
         page = f"""<!DOCTYPE html><title>waiting</title><script>
         const ws = new WebSocket("{self.target}");
@@ -109,7 +109,7 @@ class ForeignSite(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
 
