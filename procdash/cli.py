@@ -31,6 +31,7 @@ EXTENSIONS = (
     "procdash.export.command",
     "procdash.control.command",
     "procdash.control.connect",
+    "procdash.ui.attach",
     "procdash.serve.command",
 )
 EXIT_USAGE = 2

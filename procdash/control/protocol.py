@@ -8,10 +8,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 # Version 2 added send, connect, the partial and waiting events and the waiting/partial status fields;
-# every version-1 request means the same in version 2, so both are accepted.
-ACCEPTED_VERSIONS = (1, 2)
+# version 3 (what ``procdash attach`` mirrors) added resize, ``since`` for logs, keys and pastes for send,
+# periodic ``usage`` events for subscribers and more instance fields. Every older request means the same
+# in the newer versions, so all three are accepted.
+ACCEPTED_VERSIONS = (1, 2, 3)
+MIN_USAGE_INTERVAL = 0.2  # seconds between usage events a subscriber may ask for
+MAX_USAGE_INTERVAL = 3600.0
+MAX_KEY_CHARS = 64
 MAX_WINDOW = 1000  # columns or rows of a connecting terminal
 MAX_REQUEST_BYTES = 64 * 1024  # one request line, newline included
 MAX_TARGETS = 256
@@ -33,7 +38,19 @@ TIMEOUT = "timeout"
 
 Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
-COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "send", "connect", "reload", "quit")
+COMMANDS = (
+    "info",
+    "status",
+    "scale",
+    *ACTIONS,
+    "logs",
+    "subscribe",
+    "send",
+    "connect",
+    "resize",
+    "reload",
+    "quit",
+)
 _SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
 
 JSONObject = dict[str, Any]
@@ -99,6 +116,7 @@ class Logs:
     lines: int = DEFAULT_LOG_LINES
     follow: bool = False
     id: RequestId = None
+    since: int | None = None  # the first sequence number wanted (then ``lines`` only caps how many)
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,7 @@ class Subscribe:
 
     logs: bool = True
     id: RequestId = None
+    usage: float = 0.0  # seconds between ``usage`` events (0: none)
 
 
 @dataclass(frozen=True)
@@ -118,10 +137,29 @@ class Reload:
 
 @dataclass(frozen=True)
 class Send:
-    """Write ``text`` (UTF-8) to one instance's terminal, as if typed there."""
+    """Write ``text`` (UTF-8), one key or a paste to an instance's terminal, as if typed there.
+
+    A key (a Textual key name and the character read with it) and a paste are encoded by the server
+    with the terminal modes the process set (application cursor keys, bracketed paste), which only it
+    sees; ``check`` writes nothing and only says whether the process can take input now.
+    """
 
     name: str
     text: str
+    id: RequestId = None
+    key: str | None = None
+    char: str | None = None
+    paste: str | None = None
+    check: bool = False
+
+
+@dataclass(frozen=True)
+class Resize:
+    """Give one instance's pty a window size, or (without a name) the size new ptys start with."""
+
+    name: str | None
+    columns: int
+    rows: int
     id: RequestId = None
 
 
@@ -138,12 +176,13 @@ class Connect:
 
 @dataclass(frozen=True)
 class Quit:
-    """Stop every process and end procdash."""
+    """Stop every process and end procdash; ``kill`` (version 3) SIGKILLs them at once instead."""
 
     id: RequestId = None
+    kill: bool = False
 
 
-Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Reload | Quit
+Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Resize | Reload | Quit
 
 
 @dataclass
@@ -266,11 +305,23 @@ def parse_request(line: bytes) -> Request:
     elif command == "logs":
         name = fields.name("name")
         lines = fields.integer("lines", DEFAULT_LOG_LINES, 0, MAX_LOG_LINES)
-        request = Logs(name, lines, fields.boolean("follow", False), request_id)
+        since = fields.get("since")
+        if since is not None:
+            since = fields.integer("since", 0, 0, 2**62)
+            lines = fields.integer("lines", MAX_LOG_LINES, 0, MAX_LOG_LINES)
+        request = Logs(name, lines, fields.boolean("follow", False), request_id, since)
     elif command == "subscribe":
-        request = Subscribe(fields.boolean("logs", True), request_id)
+        request = Subscribe(fields.boolean("logs", True), request_id, _usage_interval(fields))
     elif command == "send":
-        request = Send(fields.name("name"), _text(fields), request_id)
+        request = _send(fields)
+    elif command == "resize":
+        target = fields.get("name")
+        request = Resize(
+            None if target is None else fields.name("name"),
+            fields.integer("columns", 80, 1, MAX_WINDOW),
+            fields.integer("rows", 24, 1, MAX_WINDOW),
+            request_id,
+        )
     elif command == "connect":
         request = Connect(
             fields.name("name"),
@@ -282,12 +333,48 @@ def parse_request(line: bytes) -> Request:
     elif command == "reload":
         request = Reload(request_id)
     elif command == "quit":
-        request = Quit(request_id)
+        request = Quit(request_id, fields.boolean("kill", False))
     else:
         shown = command if len(command) <= 40 else command[:40] + "..."
         raise fields.fail(f"unknown command {shown!r} (known: {', '.join(COMMANDS)})", UNKNOWN_COMMAND)
     fields.reject_unknown()
     return request
+
+
+def _usage_interval(fields: _Fields) -> float:
+    """``usage`` of a subscribe request: seconds between usage events, 0 (the default) for none."""
+    value = fields.get("usage")
+    if value is None or value == 0:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fields.fail(f"'usage' must be a number of seconds from {MIN_USAGE_INTERVAL:g} (0: no usage events)")
+    if not MIN_USAGE_INTERVAL <= value <= MAX_USAGE_INTERVAL:
+        raise fields.fail(f"'usage' must be from {MIN_USAGE_INTERVAL:g} to {MAX_USAGE_INTERVAL:g} seconds (or 0)")
+    return float(value)
+
+
+def _send(fields: _Fields) -> Send:
+    """A send request: exactly one of ``text``, ``key`` (with an optional ``char``) and ``paste``, or ``check``."""
+    name = fields.name("name")
+    if fields.boolean("check", False):
+        return Send(name, "", fields.request_id, check=True)
+    given = [key for key in ("text", "key", "paste") if fields.data.get(key) is not None]
+    if len(given) > 1:
+        raise fields.fail("give one of 'text', 'key' and 'paste'")
+    if given == ["key"]:
+        key = fields.get("key")
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
+            raise fields.fail(f"'key' must be a key name of at most {MAX_KEY_CHARS} characters")
+        char = fields.get("char")
+        if char is not None and (not isinstance(char, str) or len(char) > 8):
+            raise fields.fail("'char' must be the character of the key (a short string) or null")
+        return Send(name, "", fields.request_id, key=key, char=char)
+    if given == ["paste"]:
+        paste = fields.get("paste")
+        if not isinstance(paste, str):
+            raise fields.fail("'paste' must be a string")
+        return Send(name, "", fields.request_id, paste=paste)
+    return Send(name, _text(fields), fields.request_id)
 
 
 def _text(fields: _Fields) -> str:
