@@ -120,7 +120,7 @@ def served(project: Path, env: dict[str, str], seconds: float, rounds: int) -> d
         with browser.chromium() as driver:
             for index in range(TABS):
                 if index:
-                    driver.switch_to.new_window("tab")
+                    browser.new_tab(driver)
                 driver.get(url)
                 browser.wait_screen(driver, lambda text: "mailer.1" in text)
             if len(children_matching(proc.pid, "attach")) != TABS:

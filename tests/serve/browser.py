@@ -48,7 +48,7 @@ Object.defineProperty(Object.prototype, "terminal", {
 """
 
 SCREEN_TEXT = """
-const term = window.__terminals[0];
+const term = (window.__terminals || [])[0];
 if (!term) return null;
 const buffer = term.buffer.active, rows = [];
 for (let y = 0; y < term.rows; y++) {
@@ -87,12 +87,23 @@ def chromium(size: tuple[int, int] = (1280, 800), extra: Sequence[str] = ()) -> 
     service = Service(executable_path=str(CHROMEDRIVER), log_output=subprocess.DEVNULL)
     driver = webdriver.Chrome(service=service, options=options)
     try:
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TERMINAL_HOOK})
+        hook_terminals(driver)
         driver.set_page_load_timeout(30)
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def hook_terminals(driver: WebDriver) -> None:
+    """Install the terminal hook in the current tab, for every page it loads from now on."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TERMINAL_HOOK})
+
+
+def new_tab(driver: WebDriver) -> None:
+    """Open another tab, switch to it, and hook its terminals too (the hook is per tab)."""
+    driver.switch_to.new_window("tab")
+    hook_terminals(driver)
 
 
 def screen_text(driver: WebDriver) -> str:
