@@ -63,6 +63,11 @@ def test_page_shows_the_formation_and_plus_scales_it(
 
         wait_until_sync(scaled, timeout=20)
         browser.wait_screen(driver, lambda text: "web.2" in text)
+        # A second tab is a second attach on the same formation: it shows the new instance too.
+        browser.new_tab(driver)
+        driver.get(url)
+        browser.wait_screen(driver, lambda text: "web.2" in text and "worker.1" in text)
+        assert len(tab_processes(process)) == 2
         shot = tmp_path / "page.png"
         assert driver.save_screenshot(str(shot))
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

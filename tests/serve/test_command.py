@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 import psutil
 import pytest
 
@@ -97,6 +99,18 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def still_running(pids: list[int]) -> list[int]:
+    """Those of ``pids`` that still run (a zombie has ended)."""
+    running = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return running
+
+
 def test_serve_runs_the_formation_headless_and_sigterm_stops_it(tmp_path: Path, env: dict[str, str]) -> None:
     write(tmp_path / "Procfile", SLEEPERS)
     with serve_process(["-m", "web=2,worker=1", "-t", "3"], tmp_path, env) as served:
@@ -113,7 +127,7 @@ def test_serve_runs_the_formation_headless_and_sigterm_stops_it(tmp_path: Path, 
     text = "\n".join(served.output)
     assert "web.1 started" in text and "SIGTERM received: stopping all processes" in text
     assert "web.2 stopped" in text
-    assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert not still_running(pids)
 
 
 def test_serve_shows_a_formation_already_running_and_leaves_it_running(tmp_path: Path, env: dict[str, str]) -> None:
@@ -146,11 +160,7 @@ def test_formation_stops_when_serve_is_killed(tmp_path: Path, env: dict[str, str
         assert pids
         served.proc.kill()
         served.proc.wait(timeout=10)
-
-        def all_gone() -> bool:
-            return not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
-
-        wait_until_sync(all_gone, timeout=15)
+        wait_until_sync(lambda: not still_running(pids), timeout=15)
 
 
 def test_non_loopback_host_warns(tmp_path: Path, env: dict[str, str]) -> None:
@@ -164,3 +174,43 @@ def test_non_loopback_host_warns(tmp_path: Path, env: dict[str, str]) -> None:
         # Any address of this machine is a Host it answers to; a name that is not its own is not.
         assert fetch(f"http://127.0.0.1:{port}/?token={token}") == 200
         assert fetch(f"http://127.0.0.1:{port}/?token={token}", {"Host": f"rebound.example:{port}"}) == 403
+
+
+async def _open_tab(url: str) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]:
+    """A websocket as the page opens it (its Origin, the token's cookie), once the dashboard has drawn its table."""
+    base, token = url.split("/?token=", 1)
+    port = base.rsplit(":", 1)[1]
+    session = aiohttp.ClientSession(cookies={f"procdash-token-{port}": token})
+    ws = await session.ws_connect(base.replace("http://", "ws://") + "/ws?width=120&height=30", origin=base)
+    seen = b""
+    while b"worker.1" not in seen:
+        message = await ws.receive(timeout=30)
+        assert message.type == aiohttp.WSMsgType.BINARY, (message, seen[-500:])
+        seen += message.data
+    return session, ws
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_stopping_serve_closes_every_tab(tmp_path: Path, env: dict[str, str], signum: int) -> None:
+    write(tmp_path / "Procfile", SLEEPERS)
+    with serve_process(["-t", "3"], tmp_path, env) as served:
+        url = served.wait_url()
+
+        async def body() -> tuple[list[int], list[int]]:
+            tabs = [await _open_tab(url), await _open_tab(url)]
+            children = psutil.Process(served.proc.pid).children()
+            attach = [p.pid for p in children if "attach" in p.cmdline()]
+            everything = [p.pid for p in descendants(served.proc.pid)]
+            assert len(attach) == 2
+            served.proc.send_signal(signum)
+            for session, ws in tabs:
+                while not ws.closed:  # serve ends each tab: its websocket closes
+                    await ws.receive(timeout=20)
+                await session.close()
+            return attach, everything
+
+        attach, everything = asyncio.run(asyncio.wait_for(body(), 60))
+        expected = 128 + signal.SIGINT if signum == signal.SIGINT else -signal.SIGKILL
+        assert served.proc.wait(timeout=20) == expected
+        wait_until_sync(lambda: not still_running(everything), timeout=15)
+    assert attach
