@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+import psutil
 from aiohttp import web
 
 from procdash.serve.address import Address, bind
@@ -124,3 +126,29 @@ def serve_process(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> Iterat
         yield served
     finally:
         served.stop()
+
+
+def still_running(pids: list[int]) -> list[int]:
+    """Those of ``pids`` that still run (a zombie has ended)."""
+    running = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return running
+
+
+async def open_tab(url: str) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]:
+    """A websocket as the page opens it (its Origin, the token's cookie), once the dashboard has drawn its table."""
+    base, token = url.split("/?token=", 1)
+    port = base.rsplit(":", 1)[1]
+    session = aiohttp.ClientSession(cookies={f"procdash-token-{port}": token})
+    ws = await session.ws_connect(base.replace("http://", "ws://") + "/ws?width=120&height=30", origin=base)
+    seen = b""
+    while b"worker.1" not in seen:
+        message = await ws.receive(timeout=30)
+        assert message.type == aiohttp.WSMsgType.BINARY, (message, seen[-500:])
+        seen += message.data
+    return session, ws

@@ -11,13 +11,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import aiohttp
 import psutil
 import pytest
 
 from tests.control.support import PROCDASH, SLEEPERS, ctl, running
 from tests.helpers import wait_until_sync, write
-from tests.serve.support import serve_process
+from tests.serve.support import open_tab, serve_process, still_running
 
 
 def serve_once(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -99,18 +98,6 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def still_running(pids: list[int]) -> list[int]:
-    """Those of ``pids`` that still run (a zombie has ended)."""
-    running = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                running.append(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return running
-
-
 def test_serve_runs_the_formation_headless_and_sigterm_stops_it(tmp_path: Path, env: dict[str, str]) -> None:
     write(tmp_path / "Procfile", SLEEPERS)
     with serve_process(["-m", "web=2,worker=1", "-t", "3"], tmp_path, env) as served:
@@ -176,20 +163,6 @@ def test_non_loopback_host_warns(tmp_path: Path, env: dict[str, str]) -> None:
         assert fetch(f"http://127.0.0.1:{port}/?token={token}", {"Host": f"rebound.example:{port}"}) == 403
 
 
-async def _open_tab(url: str) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]:
-    """A websocket as the page opens it (its Origin, the token's cookie), once the dashboard has drawn its table."""
-    base, token = url.split("/?token=", 1)
-    port = base.rsplit(":", 1)[1]
-    session = aiohttp.ClientSession(cookies={f"procdash-token-{port}": token})
-    ws = await session.ws_connect(base.replace("http://", "ws://") + "/ws?width=120&height=30", origin=base)
-    seen = b""
-    while b"worker.1" not in seen:
-        message = await ws.receive(timeout=30)
-        assert message.type == aiohttp.WSMsgType.BINARY, (message, seen[-500:])
-        seen += message.data
-    return session, ws
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
 def test_stopping_serve_closes_every_tab(tmp_path: Path, env: dict[str, str], signum: int) -> None:
     write(tmp_path / "Procfile", SLEEPERS)
@@ -197,7 +170,7 @@ def test_stopping_serve_closes_every_tab(tmp_path: Path, env: dict[str, str], si
         url = served.wait_url()
 
         async def body() -> tuple[list[int], list[int]]:
-            tabs = [await _open_tab(url), await _open_tab(url)]
+            tabs = [await open_tab(url), await open_tab(url)]
             children = psutil.Process(served.proc.pid).children()
             attach = [p.pid for p in children if "attach" in p.cmdline()]
             everything = [p.pid for p in descendants(served.proc.pid)]
