@@ -8,6 +8,8 @@ import contextlib
 import signal
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -29,6 +31,38 @@ def say(message: str, *, error: bool = False) -> None:
     """One line of serve's own, flushed at once (the formation's log shares the stream)."""
     stream = sys.stderr if error else sys.stdout
     print(f"procdash serve: {message}", file=stream, flush=True)
+
+
+class RefusalLog:
+    """Refusals as lines on serve's output, at most ``burst`` a minute: a flood of requests cannot flood the log."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        burst: int = 20,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.write = write
+        self.burst = burst
+        self.window = window
+        self.clock = clock
+        self.began = clock()
+        self.shown = 0
+        self.dropped = 0
+
+    def __call__(self, line: str) -> None:
+        """Show the line, or count it when this window's lines are used up."""
+        now = self.clock()
+        if now - self.began >= self.window:
+            if self.dropped:
+                self.write(f"{self.dropped} more requests refused (not shown)")
+            self.began, self.shown, self.dropped = now, 0, 0
+        if self.shown < self.burst:
+            self.shown += 1
+            self.write(line)
+        else:
+            self.dropped += 1
 
 
 def formation_options_given(args: argparse.Namespace) -> bool:
@@ -140,7 +174,7 @@ class Server:
         dashboard = Dashboard(command, title, Tabs(MAX_TABS))
         token = new_token()
         runner = web.AppRunner(
-            build_app(Guard(token, self.address.port, self.address.names, on_refuse=say), dashboard),
+            build_app(Guard(token, self.address.port, self.address.names, on_refuse=RefusalLog(say)), dashboard),
             access_log=None,
             handle_signals=False,
         )

@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from procdash.serve.guard import Guard, split_host
+from procdash.serve.main import RefusalLog
 from tests.serve.support import TOKEN, Served, serving
 
 NAMES = frozenset({"127.0.0.1", "localhost"})
@@ -69,6 +70,18 @@ def test_origin_must_be_this_page(origin: str, allowed: bool) -> None:
 def test_ipv6_host_is_read_without_brackets() -> None:
     assert split_host("[::1]:8410") == ("::1", 8410)
     assert Guard("t", 8410, frozenset({"::1"})).host_allowed("[::1]:8410")
+
+
+def test_refusals_shown_are_bounded_per_minute() -> None:
+    lines: list[str] = []
+    now = [0.0]
+    log = RefusalLog(lines.append, burst=3, window=60.0, clock=lambda: now[0])
+    for n in range(10):
+        log(f"refused {n}")
+    assert lines == ["refused 0", "refused 1", "refused 2"]
+    now[0] = 61.0
+    log("refused again")
+    assert lines[3:] == ["7 more requests refused (not shown)", "refused again"]
 
 
 # ----- a real server, real requests ----------------------------------------------------------------------
