@@ -68,6 +68,12 @@ def test_page_shows_the_formation_and_plus_scales_it(
         driver.get(url)
         browser.wait_screen(driver, lambda text: "web.2" in text and "worker.1" in text)
         assert len(tab_processes(process)) == 2
+        # q leaves this tab's view (its attach process ends), the formation and the other tab stay.
+        browser.type_keys(driver, "q")
+        wait_until_sync(lambda: "-closed" in str(driver.find_element("tag name", "body").get_attribute("class")))
+        assert "has ended" in browser.body_text(driver)
+        wait_until_sync(lambda: len(tab_processes(process)) == 1, timeout=10)
+        assert process.proc.poll() is None
         shot = tmp_path / "page.png"
         assert driver.save_screenshot(str(shot))
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
