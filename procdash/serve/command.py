@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from procdash.core.supervisor import RESTART_POLICIES
+from procdash.core.options import RESTART_POLICIES
 from procdash.serve.address import DEFAULT_HOST, DEFAULT_PORT, host_text, port_number
 
 DESCRIPTION = """\
