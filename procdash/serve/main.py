@@ -140,6 +140,8 @@ class Server:
         self.address = address
         self.signals: list[int] = []
         self.stopping = asyncio.Event()
+        self.served: Served | None = None
+        self.dashboard: Dashboard | None = None
 
     async def formation(self) -> Served:
         """The formation to serve: --socket's, the one already running for the Procfile, or our own."""
@@ -154,54 +156,60 @@ class Server:
         timeout = float(self.project.setting("timeout", self.args.timeout, 5.0))
         return await Owned.start(start_args(self.args), self.project.procfile, timeout)
 
-    def on_signal(self, signum: int, served: Served, dashboard: Dashboard) -> None:
+    def on_signal(self, signum: int) -> None:
         """First signal: stop (the formation, if ours, gracefully); a second one kills, as in headless mode."""
         self.signals.append(signum)
-        served.signal(signum)
         self.stopping.set()
-        if len(self.signals) > 1:
-            for tab in list(dashboard.tabs.running):
+        if self.served is not None:
+            self.served.signal(signum)
+        if len(self.signals) > 1 and self.dashboard is not None:
+            for tab in list(self.dashboard.tabs.running):
                 asyncio.get_running_loop().create_task(tab.close(grace=0))
 
     async def run(self) -> int:
-        """Serve until a signal or the formation's end; then close every tab and wait for the formation."""
-        try:
-            served = await self.formation()
-        except FormationEnded as gave_up:
-            return gave_up.status
-        command = [*PROCDASH, "attach", "--socket", str(served.socket)]
-        title = f"procdash: {self.project.procfile}" if self.project is not None else f"procdash: {served.socket}"
-        dashboard = Dashboard(command, title, Tabs(MAX_TABS))
-        token = new_token()
-        runner = web.AppRunner(
-            build_app(Guard(token, self.address.port, self.address.names, on_refuse=RefusalLog(say)), dashboard),
-            access_log=None,
-            handle_signals=False,
-        )
+        """Serve until a signal or the formation's end, with serve's signal handling from the very start."""
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, self.on_signal, signum, served, dashboard)
-        ended: asyncio.Task[int] | None = None
+            loop.add_signal_handler(signum, self.on_signal, signum)
         try:
-            await runner.setup()
-            await web.SockSite(runner, self.sock).start()
-            say(f"dashboard at {self.address.url(token)}")
-            ended = asyncio.ensure_future(served.wait())
-            stop = asyncio.ensure_future(self.stopping.wait())
-            await asyncio.wait({ended, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            if ended.done() and not self.signals:
-                say("the formation has ended: closing the browser tabs")
+            return await self._run()
+        finally:
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+
+    async def _run(self) -> int:
+        """Find or start the formation, serve it, then close every tab and wait for the formation."""
+        try:
+            served = self.served = await self.formation()
+        except FormationEnded as gave_up:
+            return gave_up.status
+        for signum in self.signals:  # those that came while our formation was starting
+            served.signal(signum)
+        command = [*PROCDASH, "attach", "--socket", str(served.socket)]
+        title = f"procdash: {self.project.procfile}" if self.project is not None else f"procdash: {served.socket}"
+        dashboard = self.dashboard = Dashboard(command, title, Tabs(MAX_TABS))
+        token = new_token()
+        guard = Guard(token, self.address.port, self.address.names, on_refuse=RefusalLog(say))
+        runner = web.AppRunner(build_app(guard, dashboard), access_log=None, handle_signals=False, shutdown_timeout=5)
+        ended = asyncio.ensure_future(served.wait())
+        try:
+            if not self.stopping.is_set():
+                await runner.setup()
+                await web.SockSite(runner, self.sock).start()
+                say(f"dashboard at {self.address.url(token)}")
+                stop = asyncio.ensure_future(self.stopping.wait())
+                await asyncio.wait({ended, stop}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                if ended.done() and not self.signals:
+                    say("the formation has ended: closing the browser tabs")
         finally:
             await dashboard.close()
             await runner.cleanup()
             status = await served.stop() if served.ours else 0
-            if ended is not None and not ended.done():
+            if not ended.done():
                 ended.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ended
-            for signum in STOP_SIGNALS:
-                loop.remove_signal_handler(signum)
         if served.ours:
             return status
         return 128 + self.signals[0] if self.signals else 0

@@ -48,6 +48,7 @@ class Dashboard:
         self.tabs = tabs
         self.downloads = DownloadManager()
         self.sockets: set[web.WebSocketResponse] = set()
+        self.closing = False  # once shutting down, no new tab may start
 
     async def index(self, request: web.Request) -> web.Response:
         """The page: textual-serve's xterm.js client pointed at our websocket, with the font served here."""
@@ -63,12 +64,17 @@ class Dashboard:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         """Run one tab: start its process, pass keys and sizes in and the screen out, close it at the end."""
+        if self.closing:
+            raise web.HTTPServiceUnavailable(text="procdash serve: shutting down\n")
         if self.tabs.full():
             raise web.HTTPServiceUnavailable(text=f"procdash serve: at most {self.tabs.limit} tabs at once\n")
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=1024 * 1024)
         width = bounded(request.query.get("width"), 80, 1, MAX_CELLS)
         height = bounded(request.query.get("height"), 24, 1, MAX_CELLS)
         await websocket.prepare(request)
+        if self.closing:  # shutdown began while the handshake was under way
+            await websocket.close()
+            return websocket
         self.sockets.add(websocket)
         tab = TabProcess(
             self.command,
@@ -118,6 +124,7 @@ class Dashboard:
 
     async def close(self) -> None:
         """Close every tab's process, then every websocket still open."""
+        self.closing = True
         await self.tabs.close_all()
         for websocket in list(self.sockets):
             with contextlib.suppress(ConnectionError):
