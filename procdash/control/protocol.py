@@ -288,7 +288,9 @@ def parse_request(line: bytes) -> Request:
         raise fields.fail(f"'id' must be a string of at most {MAX_NAME_CHARS} characters or a number")
     version = data.get("v", PROTOCOL_VERSION)
     if version not in ACCEPTED_VERSIONS or isinstance(version, bool):
-        raise fields.fail(f"protocol version {PROTOCOL_VERSION} is the one spoken here (1 too)", UNSUPPORTED_VERSION)
+        raise fields.fail(
+            f"protocol version {PROTOCOL_VERSION} is the one spoken here (1 and 2 too)", UNSUPPORTED_VERSION
+        )
     command = data.get("cmd")
     if not isinstance(command, str):
         raise fields.fail("'cmd' must be a string naming the command")
