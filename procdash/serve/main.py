@@ -17,8 +17,7 @@ from aiohttp import web
 from procdash.core.errors import ConfigError
 from procdash.core.project import Project, load_project
 from procdash.serve.address import Address, bind
-from procdash.serve.formation import PROCDASH, FormationEnded, Owned, Running, answers, running_socket
-from procdash.serve.formation import Formation as Served
+from procdash.serve.formation import PROCDASH, Formation, FormationEnded, Owned, Running, answers, running_socket
 from procdash.serve.guard import Guard, new_token
 from procdash.serve.tabs import Tabs
 from procdash.serve.web import MAX_TABS, Dashboard, build_app
@@ -140,10 +139,10 @@ class Server:
         self.address = address
         self.signals: list[int] = []
         self.stopping = asyncio.Event()
-        self.served: Served | None = None
+        self.served: Formation | None = None
         self.dashboard: Dashboard | None = None
 
-    async def formation(self) -> Served:
+    async def find_formation(self) -> Formation:
         """The formation to serve: --socket's, the one already running for the Procfile, or our own."""
         if self.args.socket is not None:
             return Running(Path(self.args.socket))
@@ -180,7 +179,7 @@ class Server:
     async def _run(self) -> int:
         """Find or start the formation, serve it, then close every tab and wait for the formation."""
         try:
-            served = self.served = await self.formation()
+            served = self.served = await self.find_formation()
         except FormationEnded as gave_up:
             return gave_up.status
         for signum in self.signals:  # those that came while our formation was starting
