@@ -22,9 +22,10 @@ PAGE = Template((Path(__file__).parent / "page.html").read_text(encoding="utf-8"
 MAX_TABS = 32
 MAX_CELLS = 1000  # a terminal size beyond this is not a browser's
 
-# What the page may load and connect to: this server only (so nothing is fetched from the internet).
+# What the page may load and connect to: this server only (so nothing is fetched from the internet). No
+# inline script; inline styles, because textual-serve's bundle inserts its CSS as style elements.
 CONTENT_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'none'"
 )

@@ -54,6 +54,9 @@ def test_page_shows_the_formation_and_plus_scales_it(
         loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         origin = url.split("/?", 1)[0]
         assert loaded and all(str(name).startswith(origin + "/") for name in loaded), loaded
+        # No error in the console: nothing blocked by the page's Content-Security-Policy, nothing missing.
+        errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, errors
         assert len(tab_processes(process)) == 1
         browser.type_keys(driver, "+")
 
