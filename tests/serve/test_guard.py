@@ -152,6 +152,17 @@ def test_foreign_host_is_refused_even_with_the_token() -> None:
     run(body)
 
 
+def test_a_request_another_site_sends_is_refused_even_with_the_cookie() -> None:
+    async def body(served: Served) -> None:
+        async with aiohttp.ClientSession(cookies={f"procdash-token-{served.address.port}": TOKEN}) as session:
+            async with session.get(served.base + "/", headers={"Origin": "http://evil.example"}) as response:
+                assert response.status == 403
+            async with session.get(served.base + "/", headers={"Origin": served.origin}) as response:
+                assert response.status == 200
+
+    run(body)
+
+
 def test_websocket_from_a_foreign_origin_is_refused() -> None:
     async def body(served: Served) -> None:
         async with aiohttp.ClientSession(cookies={f"procdash-token-{served.address.port}": TOKEN}) as session:
