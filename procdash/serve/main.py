@@ -29,7 +29,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def say(message: str, *, error: bool = False) -> None:
     """One line of serve's own, flushed at once (the formation's log shares the stream)."""
     stream = sys.stderr if error else sys.stdout
-    print(f"procdash serve: {message}", file=stream, flush=True)
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe must not take the server down
+        print(f"procdash serve: {message}", file=stream, flush=True)
 
 
 class RefusalLog:
