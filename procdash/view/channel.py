@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from procdash.view.formation import EndCallback, FormationError, OutputCallback
 
 READ_LIMIT = 256 * 1024 * 1024  # a logs reply may carry the whole scrollback of a process
 CONNECT_TIMEOUT = 5.0
+STREAM_BUFFER = 64 * 1024 * 1024  # bytes of a subscription held in this process before it stops reading
+READ_CHUNK = 1024 * 1024
 
 JSON = dict[str, Any]
 
@@ -41,8 +46,8 @@ async def read_message(reader: asyncio.StreamReader) -> JSON | None:
         line = await reader.readline()
     except (ConnectionError, asyncio.IncompleteReadError):
         return None
-    if not line:
-        return None
+    if not line.endswith(b"\n"):
+        return None  # cut off mid-line: procdash dropped this connection (a stream that fell behind)
     message = json.loads(line)
     if not isinstance(message, dict):
         raise Gone("procdash sent something that is not a JSON object")
@@ -55,6 +60,104 @@ def reply_error(reply: JSON) -> str | None:
         return None
     error = reply.get("error") or {}
     return str(error.get("message") or "request failed")
+
+
+class MessageStream:
+    """A subscription's messages, read off the socket by a thread so a busy UI frame never stalls the stream.
+
+    procdash drops a stream that falls 1 MiB behind; the dashboard's loop can be busy for a frame or a
+    collection at a time, so the bytes are taken from the socket as they come (up to ``limit`` held
+    here) and parsed on the loop when it gets to them.
+    """
+
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop, limit: int = STREAM_BUFFER) -> None:
+        self.sock = sock
+        self.loop = loop
+        self.limit = limit
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._held = 0
+        self._partial = b""
+        self._lines: collections.deque[bytes] = collections.deque()
+        self._eof = False
+        self._room = threading.Condition()
+        self._ready = asyncio.Event()
+        self._thread = threading.Thread(target=self._read, name="procdash-attach-stream", daemon=True)
+
+    @classmethod
+    async def open(cls, path: Path, request: bytes, limit: int = STREAM_BUFFER) -> MessageStream:
+        """Connect, send the request, and start reading."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(CONNECT_TIMEOUT)
+            with socket_address(path) as address:
+                sock.connect(address)
+            sock.sendall(request)
+            sock.settimeout(None)
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            sock.close()
+            raise Gone(f"nothing is running on {path}") from exc
+        except OSError as exc:
+            sock.close()
+            raise Gone(f"cannot reach procdash on {path}: {exc}") from exc
+        stream = cls(sock, asyncio.get_running_loop(), limit)
+        stream._thread.start()
+        return stream
+
+    def _read(self) -> None:
+        """The thread: receive until end of connection, never holding more than ``limit`` bytes."""
+        try:
+            while True:
+                with self._room:
+                    while self._held > self.limit:
+                        self._room.wait()
+                try:
+                    data = self.sock.recv(READ_CHUNK)
+                except OSError:
+                    data = b""
+                with self._room:
+                    if data:
+                        self._chunks.append(data)
+                        self._held += len(data)
+                    else:
+                        self._eof = True
+                self.loop.call_soon_threadsafe(self._ready.set)
+                if not data:
+                    return
+        except RuntimeError:
+            return  # the loop closed under us: nobody is reading any more
+
+    async def next(self) -> JSON | None:
+        """The next message; None at end of connection (or when cut off mid-line)."""
+        while not self._lines:
+            with self._room:
+                chunks = list(self._chunks)
+                self._chunks.clear()
+                self._held -= sum(map(len, chunks))
+                eof = self._eof
+                self._room.notify()
+            if chunks:
+                data = self._partial + b"".join(chunks)
+                *lines, self._partial = data.split(b"\n")
+                self._lines.extend(lines)
+                continue
+            if eof:
+                return None
+            self._ready.clear()
+            if not self._chunks and not self._eof:
+                await self._ready.wait()
+        message = json.loads(self._lines.popleft())
+        if not isinstance(message, dict):
+            raise Gone("procdash sent something that is not a JSON object")
+        return message
+
+    def close(self) -> None:
+        """Hang up (the thread sees end of connection and ends)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        with self._room:
+            self._held = 0
+            self._room.notify()
 
 
 class Requests:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from procdash import editloop
 from procdash.control.talk import context_bytes
@@ -21,6 +22,15 @@ from procdash.view.formation import EndCallback, FormationError, OutputCallback,
 from procdash.view.usage import Metrics
 
 KILL_GRACE = 3.0  # seconds beyond the stop timeout that closing waits for killed processes
+
+
+class EarlyEvents(Protocol):
+    """What a formation started before the app recorded meanwhile (``procdash start``'s backlog)."""
+
+    signals: list[int]  # quit signals that came before the app was up
+
+    def hand_over(self, callback: Subscriber) -> Callable[[], None]:
+        """Give ``callback`` every recorded event in order, then subscribe it; returns the unsubscriber."""
 
 
 class LocalSession:
@@ -61,12 +71,16 @@ class LocalFormation:
         services: Sequence[Service] = (),
         *,
         started: bool = False,
+        backlog: EarlyEvents | None = None,
     ) -> None:
         self.supervisor = supervisor
         self.project = project
         self.services = list(services)
-        self._already_started = started  # the caller started the supervisor before the app was built
+        # The caller started the supervisor before the app was built (then ``backlog`` holds what happened since).
+        self._already_started = started or backlog is not None
+        self._backlog = backlog
         self._started: list[Service] = []
+        self._early_signals: list[int] = []
         self._services_stopped = False
         self._closed = False
 
@@ -121,7 +135,11 @@ class LocalFormation:
         return self.supervisor.find(name)
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Supervisor events."""
+        """Supervisor events; the first subscriber of a formation started early gets what it missed first."""
+        backlog, self._backlog = self._backlog, None
+        if backlog is not None:
+            self._early_signals = list(backlog.signals)
+            return backlog.hand_over(callback)
         return self.supervisor.subscribe(callback)
 
     def input_refusal(self, name: str) -> str | None:
@@ -249,6 +267,9 @@ class LocalFormation:
 
         if not self._already_started:
             self.supervisor.start()
+        if self._early_signals:
+            # SIGTERM, SIGHUP or ctrl+c came while the UI was loading: quit once the app is up.
+            asyncio.get_running_loop().call_soon(hooks.quit_requested)
         warnings = []
         for service in self.services:
             if isinstance(service, ControlServer):

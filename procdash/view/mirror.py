@@ -71,6 +71,7 @@ class Mirror:
         self.history: dict[str, list[float]] = {}
         self.type_history: dict[str, list[float]] = {}
         self.metrics: Metrics | None = None
+        self.missed = 0  # lines that scrolled out of procdash's buffer before this view could fetch them
 
     # ----- snapshots ---------------------------------------------------------------------------------
 
@@ -202,6 +203,7 @@ class Mirror:
         missed = 0
         if seq > log.next_seq:
             missed = seq - log.next_seq
+            self.missed += missed
             log.next_seq = seq
             log.dropped += missed
         fresh = lines[log.next_seq - seq :] if seq < log.next_seq else lines

@@ -21,7 +21,7 @@ from procdash.core.interact import NO_PTY_MESSAGE
 from procdash.core.logbuffer import DEFAULT_SCROLLBACK
 from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Subscriber
-from procdash.view.channel import JSON, Gone, RemoteSession, Requests, open_connection, read_message, reply_error
+from procdash.view.channel import JSON, STREAM_BUFFER, Gone, MessageStream, RemoteSession, Requests, reply_error
 from procdash.view.formation import EndCallback, FormationError, OutputCallback, TerminalSession, ViewHooks
 from procdash.view.mirror import Mirror, MirroredInstance, PaneNotice
 from procdash.view.usage import Metrics
@@ -36,8 +36,11 @@ class RemoteFormation:
 
     leaving_stops_formation = False
 
-    def __init__(self, path: Path, server: Mapping[str, Any], *, usage_interval: float = 1.0) -> None:
+    def __init__(
+        self, path: Path, server: Mapping[str, Any], *, usage_interval: float = 1.0, stream_buffer: int = STREAM_BUFFER
+    ) -> None:
         self.path = path
+        self.stream_buffer = stream_buffer  # bytes of the stream held here while the loop is busy
         self.server = dict(server)
         self.usage_interval = usage_interval
         self._subscribers: list[Subscriber] = []
@@ -45,7 +48,7 @@ class RemoteFormation:
         self.requests = Requests(path)
         self._hooks: ViewHooks | None = None
         self._stream: asyncio.Task[None] | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._reader: MessageStream | None = None
         self._usage: Callable[[Metrics], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ended: asyncio.Future[str] | None = None
@@ -259,15 +262,16 @@ class RemoteFormation:
         self._stream = asyncio.get_running_loop().create_task(self._follow(reader, held))
         return []
 
-    async def _join(self, *, first: bool) -> tuple[asyncio.StreamReader, list[JSON]]:
+    async def _join(self, *, first: bool) -> tuple[MessageStream, list[JSON]]:
         """Subscribe and fill every replica's log up to the live stream; returns the stream and what it held."""
-        reader, writer = await open_connection(self.path)
-        self._writer = writer
         fields: dict[str, Any] = {"logs": True}
         if self.usage_interval > 0:
             fields["usage"] = max(p.MIN_USAGE_INTERVAL, self.usage_interval)
-        writer.write(p.encode(p.request("subscribe", 1, **fields)))
-        snapshot = await read_message(reader)
+        if self._reader is not None:
+            self._reader.close()
+        request = p.encode(p.request("subscribe", 1, **fields))
+        reader = self._reader = await MessageStream.open(self.path, request, self.stream_buffer)
+        snapshot = await reader.next()
         if snapshot is None:
             raise Gone("procdash closed the connection")
         message = reply_error(snapshot)
@@ -311,7 +315,7 @@ class RemoteFormation:
                 notes.append((inst, text))
         return notes
 
-    async def _follow(self, reader: asyncio.StreamReader, held: list[JSON]) -> None:
+    async def _follow(self, reader: MessageStream, held: list[JSON]) -> None:
         """Apply held events, then the live stream; a stream cut short is joined again."""
         reason = ENDED
         try:
@@ -338,17 +342,17 @@ class RemoteFormation:
             if not self._closing:
                 self._finish(reason)
 
-    async def _read_stream(self, reader: asyncio.StreamReader) -> str | None:
+    async def _read_stream(self, reader: MessageStream) -> str | None:
         """Apply events until the server ends the stream (its reason) or cuts it (None)."""
         while True:
-            message = await read_message(reader)
+            message = await reader.next()
             if message is None:
                 return None
             if message.get("event") == "end":
                 return ENDED if "stopped" in str(message.get("reason", "")) else str(message.get("reason") or ENDED)
             self._dispatch(message)
 
-    async def _rejoin(self) -> tuple[asyncio.StreamReader, list[JSON]] | None:
+    async def _rejoin(self) -> tuple[MessageStream, list[JSON]] | None:
         """The stream was cut: join again if the same procdash still answers (None when it is gone)."""
         pid = self.server.get("pid")
         for _attempt in range(RESYNC_ATTEMPTS):
@@ -413,9 +417,8 @@ class RemoteFormation:
             self._stream.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._stream
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
+        if self._reader is not None:
+            self._reader.close()
         self.requests.close()
         for task in list(self._tasks):
             task.cancel()
@@ -431,10 +434,10 @@ class RemoteFormation:
                 )
 
 
-async def _hold(reader: asyncio.StreamReader, held: list[JSON]) -> None:
+async def _hold(reader: MessageStream, held: list[JSON]) -> None:
     """Collect stream messages until cancelled (while the backlogs are fetched)."""
     while True:
-        message = await read_message(reader)
+        message = await reader.next()
         if message is None:
             return
         held.append(message)

@@ -41,10 +41,10 @@ def env() -> Iterator[dict[str, str]]:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def attached(formation: Running, stats_interval: float = 0.0) -> ProcdashApp:
+def attached(formation: Running, stats_interval: float = 0.0, **options: int) -> ProcdashApp:
     """A dashboard attached to the running procdash, as ``procdash attach`` builds it."""
     path = formation.socket
-    view = RemoteFormation(path, check_server(path), usage_interval=stats_interval)
+    view = RemoteFormation(path, check_server(path), usage_interval=stats_interval, **options)
     return ProcdashApp(view, argparse.Namespace(stats_interval=stats_interval))
 
 
@@ -170,7 +170,8 @@ async def test_a_view_that_falls_behind_is_resynchronised_and_says_so(tmp_path: 
         "    if i % 10 == 0:\n        time.sleep(0.004)\ntime.sleep(300)\n"
     )
     with running(tmp_path, env, "flood: python3 -u flood.py\n") as formation:
-        app = attached(formation)
+        # Holding at most 64 KiB of the stream while the loop is busy (64 MiB normally), it falls behind.
+        app = attached(formation, stream_buffer=64 * 1024)
         notices: list[str] = []
         async with app.run_test(size=SIZE):
             app.formation.subscribe(lambda e: notices.append(e.text) if isinstance(e, PaneNotice) else None)
