@@ -95,10 +95,18 @@ def sample(groups: dict[str, Callable[[], list[int]]], seconds: float, rounds: i
 
 def children_matching(pid: int, word: str) -> list[int]:
     """Direct children of ``pid`` whose command line has ``word``."""
+    found = []
     try:
-        return [child.pid for child in psutil.Process(pid).children() if word in child.cmdline()]
-    except psutil.NoSuchProcess:
-        return []
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return found
+    for child in children:
+        try:
+            if word in child.cmdline():
+                found.append(child.pid)
+        except psutil.Error:  # ended meanwhile
+            continue
+    return found
 
 
 def baseline(project: Path, env: dict[str, str], seconds: float, rounds: int) -> float:

@@ -38,8 +38,14 @@ def served(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[ServeProcess, 
 
 def tab_processes(process: ServeProcess) -> list[psutil.Process]:
     """serve's children that are browser tabs (``procdash attach``)."""
-    children = psutil.Process(process.proc.pid).children()
-    return [child for child in children if "attach" in child.cmdline()]
+    tabs = []
+    for child in psutil.Process(process.proc.pid).children():
+        try:
+            if "attach" in child.cmdline():
+                tabs.append(child)
+        except psutil.Error:  # it has just ended (a zombie until serve reaps it)
+            continue
+    return tabs
 
 
 def test_page_shows_the_formation_and_plus_scales_it(
