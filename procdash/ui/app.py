@@ -116,6 +116,7 @@ class ProcdashApp(
         self._executor = None
         self._flush_paused = False
         self.init_input_mode(getattr(args, "detach_key", None))
+        self.label_quit_keys()
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 

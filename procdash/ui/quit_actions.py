@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import replace
 
 from textual import work
 
@@ -17,6 +18,14 @@ class QuitActions(DashboardBase):
 
     _quitting = False
     ended_reason: str | None = None  # why the formation went away under an attached view
+
+    def label_quit_keys(self) -> None:
+        """In a view that does not own its formation the footer says what q really does: leave."""
+        if self.formation.leaving_stops_formation:
+            return
+        keys = self._bindings.key_to_bindings
+        for key, label in (("q", "Leave"), ("Q", "Quit procdash")):
+            keys[key] = [replace(binding, description=label, show=True) for binding in keys.get(key, [])]
 
     def action_request_quit(self) -> None:
         """q: the local dashboard stops everything (again: kill at once); an attached view just leaves."""

@@ -21,6 +21,7 @@ READ_LIMIT = 256 * 1024 * 1024  # a logs reply may carry the whole scrollback of
 CONNECT_TIMEOUT = 5.0
 STREAM_BUFFER = 64 * 1024 * 1024  # bytes of a subscription held in this process before it stops reading
 READ_CHUNK = 1024 * 1024
+REPLY_TIMEOUT = 30.0  # a logs reply of a whole scrollback included
 
 JSON = dict[str, Any]
 
@@ -181,9 +182,15 @@ class Requests:
                 try:
                     self._writer.write(p.encode(p.request(command, self._next_id, **fields)))
                     await self._writer.drain()
-                    reply = await read_message(self._reader)
+                    reply = await asyncio.wait_for(read_message(self._reader), REPLY_TIMEOUT)
                 except ConnectionError:
                     reply = None
+                except asyncio.TimeoutError:
+                    self._drop()
+                    raise Gone(f"procdash did not answer {command!r} within {REPLY_TIMEOUT:g}s") from None
+                if command == "quit" and not fields.get("kill"):
+                    # procdash keeps a quit's connection until it ends and answers nothing more on it.
+                    self._drop()
                 if reply is None or reply.get("error", {}).get("code") == p.TIMEOUT:
                     # The server closes a connection idle for a few seconds: open a new one, once.
                     self._drop()

@@ -83,6 +83,10 @@ async def test_table_scale_and_restart_act_on_the_running_formation(tmp_path: Pa
             await wait_until(lambda: running_in(app, "web.1") and running_in(app, "worker.1"))
             await wait_until(lambda: app.table.row_keys == ["i:web.1", "i:worker.1"])
             assert "attached to pid" in str(app.query_one("#header").render())
+            shown = {
+                b.binding.key: b.binding.description for b in app.screen.active_bindings.values() if b.binding.show
+            }
+            assert shown["q"] == "Leave" and shown["Q"] == "Quit procdash"  # the footer says what q does here
             await pilot.press("plus")  # web is selected: scaled where it runs, as `ctl scale web=+1`
             await wait_until(lambda: running_in(app, "web.2"))
             reply = status(formation)
