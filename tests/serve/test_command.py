@@ -130,6 +130,15 @@ def test_serve_shows_a_formation_already_running_and_leaves_it_running(tmp_path:
         assert ctl("status", cwd=tmp_path, env=env).returncode == 0
 
 
+def test_serve_socket_shows_that_procdash(tmp_path: Path, env: dict[str, str]) -> None:
+    with running(tmp_path / "elsewhere", env) as formation:
+        with serve_process(["--socket", str(formation.socket)], tmp_path, env) as served:
+            assert fetch(served.wait_url()) == 200
+            assert not descendants(served.proc.pid)
+            assert served.stop(signal.SIGTERM) == 128 + signal.SIGTERM
+        assert formation.proc.poll() is None
+
+
 def test_serve_ends_when_the_formation_it_serves_ends(tmp_path: Path, env: dict[str, str]) -> None:
     write(tmp_path / "Procfile", SLEEPERS)
     with serve_process(["-t", "3"], tmp_path, env) as served:
