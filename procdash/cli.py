@@ -28,6 +28,7 @@ EXTENSIONS = {
     "ctl": "procdash.control.command",
     "connect": "procdash.control.connect",
     "attach": "procdash.ui.attach",
+    "serve": "procdash.serve.command",
 }
 EXIT_USAGE = 2
 
