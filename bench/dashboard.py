@@ -63,6 +63,7 @@ async def stream_dashboard(directory: Path) -> dict[str, Any]:
     """The dashboard under the flood, with keys."""
     from procdash.core.instance import State
     from procdash.ui.app import ProcdashApp
+    from procdash.view.local import LocalFormation
 
     handled: list[float] = []
 
@@ -76,7 +77,7 @@ async def stream_dashboard(directory: Path) -> dict[str, Any]:
     project, supervisor = load(write_project(directory, spew_procfile()), f"spew={WRITERS}")
     clock = OutputClock()
     supervisor.subscribe(clock)
-    app = TimedApp(supervisor, project, argparse.Namespace(stats_interval=1.0))
+    app = TimedApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=1.0))
     sent: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
@@ -112,6 +113,7 @@ async def keys_big(directory: Path) -> dict[str, Any]:
     """The dashboard with BIG_FORMATION rows (sampled every second) handling the same keys."""
     from procdash.core.instance import State
     from procdash.ui.app import ProcdashApp
+    from procdash.view.local import LocalFormation
 
     handled: list[float] = []
 
@@ -123,7 +125,7 @@ async def keys_big(directory: Path) -> dict[str, Any]:
             handled.append(time.perf_counter())
 
     project, supervisor = load(write_project(directory, "sleeper: exec sleep 600\n"), f"sleeper={BIG_FORMATION}")
-    app = TimedApp(supervisor, project, argparse.Namespace(stats_interval=1.0))
+    app = TimedApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=1.0))
     sent: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
         start = time.perf_counter()

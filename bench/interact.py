@@ -199,12 +199,13 @@ async def in_dashboard(root: Path, keys: int, *, focus: bool) -> list[float]:
     from procdash.core.project import load_project
     from procdash.core.supervisor import Supervisor, SupervisorOptions
     from procdash.ui.app import ProcdashApp
+    from procdash.view.local import LocalFormation
 
     project = load_project(
         procfile=str(root / "Procfile"), root=None, env=None, formation=f"work={FLOODERS + 1}", port=None
     )
     supervisor = Supervisor.from_project(project, SupervisorOptions(timeout=2))
-    app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=1.0))
+    app = ProcdashApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=1.0))
     samples: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
         deadline = time.monotonic() + 10

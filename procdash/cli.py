@@ -27,6 +27,8 @@ EXTENSIONS = {
     "export": "procdash.export.command",
     "ctl": "procdash.control.command",
     "connect": "procdash.control.connect",
+    "attach": "procdash.ui.attach",
+    "serve": "procdash.serve.command",
 }
 EXIT_USAGE = 2
 

@@ -90,15 +90,9 @@ async def run_dashboard(
         supervisor.start()
         app_module = importlib.import_module("procdash.ui.app")
         settings = importlib.import_module("procdash.ui.settings")
-        app = app_module.ProcdashApp(
-            supervisor,
-            project,
-            args,
-            services,
-            handle_signals=True,
-            settings_path=settings.default_path(),
-            backlog=backlog,
-        )
+        local = importlib.import_module("procdash.view.local")
+        formation = local.LocalFormation(supervisor, project, services, backlog=backlog)
+        app = app_module.ProcdashApp(formation, args, handle_signals=True, settings_path=settings.default_path())
         await app.run_async()
         return int(app.return_code or 0)
     finally:

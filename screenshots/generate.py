@@ -24,6 +24,7 @@ from procdash.core.instance import State  # noqa: E402
 from procdash.core.project import load_project  # noqa: E402
 from procdash.core.supervisor import Supervisor, SupervisorOptions  # noqa: E402
 from procdash.ui.app import ProcdashApp  # noqa: E402
+from procdash.view.local import LocalFormation  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 BASE_PORT = "47100"  # unusual, so the sample's web servers do not collide with anything local
@@ -80,7 +81,7 @@ async def shoot() -> None:
         # A long first backoff keeps the crash on screen while the shots are taken.
         SupervisorOptions(timeout=2, restart="on-failure", pty_size=(58, 30), backoff_base=8),
     )
-    app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.5))
+    app = ProcdashApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=0.5))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: all(i.state is not State.STARTING for i in supervisor.instances()), 10)
         await asyncio.sleep(1.0)
@@ -148,7 +149,7 @@ async def shoot_talking() -> None:
         procfile.write_text(TALKING)
         project = load_project(procfile=str(procfile), root=None, env=None, formation=None, port=BASE_PORT)
         supervisor = Supervisor.from_project(project, SupervisorOptions(timeout=2, pty_size=(58, 30)))
-        app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.5))
+        app = ProcdashApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=0.5))
         async with app.run_test(size=(120, 32)) as pilot:
             deploy = supervisor.slots["deploy"][0]
             await wait_for(lambda: deploy.waiting, 10)

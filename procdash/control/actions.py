@@ -79,7 +79,9 @@ def status(
         request_id,
         server=info.view(),
         types=[t.name for t in supervisor.types],
+        commands={t.name: t.command for t in supervisor.types},
         desired=dict(supervisor.desired),
+        options={"scrollback": supervisor.options.scrollback, "timeout": supervisor.options.timeout},
         sampled=usage is not None,
         instances=[instance_view(inst, usage) for inst in supervisor.instances()],
     )
@@ -173,7 +175,12 @@ def logs(inst: Instance, request: p.Logs) -> Iterator[bytes]:
     """
     buffer = inst.log
     stop = buffer.next_seq
-    start = max(buffer.first_seq, stop - request.lines) if request.lines else stop
+    if request.since is not None:
+        # From ``since`` on (what a mirror lacks), at most ``lines`` of them: the oldest still held first.
+        start = max(buffer.first_seq, min(request.since, stop))
+        stop = min(stop, start + request.lines)
+    else:
+        start = max(buffer.first_seq, stop - request.lines) if request.lines else stop
     head = p.ok(
         request.id, name=inst.name, seq=start, dropped=buffer.dropped, follow=request.follow, partial=inst.partial
     )

@@ -36,6 +36,7 @@ class Connection:
         self.follow: Instance | None = None
         self.subscribed = False
         self.logs = True
+        self.usage = False  # a subscriber that asked for periodic usage events
         self.waiting_quit = False
         self.session: ConnectSession | None = None  # a connect session owns the connection's bytes
         self.replying = False  # a reply is being written: events wait in ``pending``

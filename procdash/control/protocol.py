@@ -6,18 +6,69 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-PROTOCOL_VERSION = 2
+from procdash.control.requests import DEFAULT_LOG_LINES as DEFAULT_LOG_LINES
+from procdash.control.requests import (
+    Action as Action,
+)
+from procdash.control.requests import (
+    Connect as Connect,
+)
+from procdash.control.requests import (
+    Control as Control,
+)
+from procdash.control.requests import (
+    Info as Info,
+)
+from procdash.control.requests import (
+    Logs as Logs,
+)
+from procdash.control.requests import (
+    Quit as Quit,
+)
+from procdash.control.requests import (
+    Reload as Reload,
+)
+from procdash.control.requests import (
+    Request as Request,
+)
+from procdash.control.requests import (
+    RequestId as RequestId,
+)
+from procdash.control.requests import (
+    Resize as Resize,
+)
+from procdash.control.requests import (
+    Scale as Scale,
+)
+from procdash.control.requests import (
+    ScaleChange as ScaleChange,
+)
+from procdash.control.requests import (
+    Send as Send,
+)
+from procdash.control.requests import (
+    Status as Status,
+)
+from procdash.control.requests import (
+    Subscribe as Subscribe,
+)
+
+PROTOCOL_VERSION = 3
 # Version 2 added send, connect, the partial and waiting events and the waiting/partial status fields;
-# every version-1 request means the same in version 2, so both are accepted.
-ACCEPTED_VERSIONS = (1, 2)
+# version 3 (what ``procdash attach`` mirrors) added resize, ``since`` for logs, keys and pastes for send,
+# periodic ``usage`` events for subscribers and more instance fields. Every older request means the same
+# in the newer versions, so all three are accepted.
+ACCEPTED_VERSIONS = (1, 2, 3)
+MIN_USAGE_INTERVAL = 0.2  # seconds between usage events a subscriber may ask for
+MAX_USAGE_INTERVAL = 3600.0
+MAX_KEY_CHARS = 64
 MAX_WINDOW = 1000  # columns or rows of a connecting terminal
 MAX_REQUEST_BYTES = 64 * 1024  # one request line, newline included
 MAX_TARGETS = 256
 MAX_NAME_CHARS = 256
 MAX_LOG_LINES = 1_000_000
-DEFAULT_LOG_LINES = 100
 MAX_SCALE = 1000
 
 # Error codes a response can carry in ``error.code``.
@@ -31,13 +82,23 @@ FAILED = "failed"
 BUSY = "busy"
 TIMEOUT = "timeout"
 
-Action = Literal["restart", "stop", "start"]
 ACTIONS: tuple[Action, ...] = ("restart", "stop", "start")
-COMMANDS = ("info", "status", "scale", *ACTIONS, "logs", "subscribe", "send", "connect", "reload", "quit")
+COMMANDS = (
+    "info",
+    "status",
+    "scale",
+    *ACTIONS,
+    "logs",
+    "subscribe",
+    "send",
+    "connect",
+    "resize",
+    "reload",
+    "quit",
+)
 _SCALE_ITEM = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*([+-]?)(\d{1,6})\s*$")
 
 JSONObject = dict[str, Any]
-RequestId = str | int | float | None
 
 
 class ProtocolError(Exception):
@@ -48,102 +109,6 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
-
-
-@dataclass(frozen=True)
-class Info:
-    """Who is serving: pid, Procfile, versions (also how a second procdash names the first)."""
-
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Status:
-    """Every instance with its state, counters and, when sampled, CPU and memory."""
-
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class ScaleChange:
-    """One type's new count: absolute (``web=3``) or relative (``web=+1``)."""
-
-    type_name: str
-    value: int
-    relative: bool
-
-
-@dataclass(frozen=True)
-class Scale:
-    """Change desired counts; every type is checked before any is changed."""
-
-    changes: tuple[ScaleChange, ...]
-    id: RequestId = None
-    save: bool = False  # then write the resulting formation into Procfile.toml
-
-
-@dataclass(frozen=True)
-class Control:
-    """restart / stop / start the instances the targets match (names, type names, globs; none = all)."""
-
-    action: Action
-    targets: tuple[str, ...] = ()
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Logs:
-    """The newest ``lines`` lines of one instance, then new lines as they come when ``follow``."""
-
-    name: str
-    lines: int = DEFAULT_LOG_LINES
-    follow: bool = False
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Subscribe:
-    """A status snapshot, then a stream of every event (state changes, scaling, and log lines if ``logs``)."""
-
-    logs: bool = True
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Reload:
-    """Re-read the Procfile, Procfile.toml and .env files and apply what changed."""
-
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Send:
-    """Write ``text`` (UTF-8) to one instance's terminal, as if typed there."""
-
-    name: str
-    text: str
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Connect:
-    """Attach to one instance's terminal: after the reply the connection carries frames (control/frames.py)."""
-
-    name: str
-    columns: int = 80
-    rows: int = 24
-    context: int = 0  # recent log lines to show first
-    id: RequestId = None
-
-
-@dataclass(frozen=True)
-class Quit:
-    """Stop every process and end procdash."""
-
-    id: RequestId = None
-
-
-Request = Info | Status | Scale | Control | Logs | Subscribe | Send | Connect | Reload | Quit
 
 
 @dataclass
@@ -249,7 +214,9 @@ def parse_request(line: bytes) -> Request:
         raise fields.fail(f"'id' must be a string of at most {MAX_NAME_CHARS} characters or a number")
     version = data.get("v", PROTOCOL_VERSION)
     if version not in ACCEPTED_VERSIONS or isinstance(version, bool):
-        raise fields.fail(f"protocol version {PROTOCOL_VERSION} is the one spoken here (1 too)", UNSUPPORTED_VERSION)
+        raise fields.fail(
+            f"protocol version {PROTOCOL_VERSION} is the one spoken here (1 and 2 too)", UNSUPPORTED_VERSION
+        )
     command = data.get("cmd")
     if not isinstance(command, str):
         raise fields.fail("'cmd' must be a string naming the command")
@@ -266,11 +233,23 @@ def parse_request(line: bytes) -> Request:
     elif command == "logs":
         name = fields.name("name")
         lines = fields.integer("lines", DEFAULT_LOG_LINES, 0, MAX_LOG_LINES)
-        request = Logs(name, lines, fields.boolean("follow", False), request_id)
+        since = fields.get("since")
+        if since is not None:
+            since = fields.integer("since", 0, 0, 2**62)
+            lines = fields.integer("lines", MAX_LOG_LINES, 0, MAX_LOG_LINES)
+        request = Logs(name, lines, fields.boolean("follow", False), request_id, since)
     elif command == "subscribe":
-        request = Subscribe(fields.boolean("logs", True), request_id)
+        request = Subscribe(fields.boolean("logs", True), request_id, _usage_interval(fields))
     elif command == "send":
-        request = Send(fields.name("name"), _text(fields), request_id)
+        request = _send(fields)
+    elif command == "resize":
+        target = fields.get("name")
+        request = Resize(
+            None if target is None else fields.name("name"),
+            fields.integer("columns", 80, 1, MAX_WINDOW),
+            fields.integer("rows", 24, 1, MAX_WINDOW),
+            request_id,
+        )
     elif command == "connect":
         request = Connect(
             fields.name("name"),
@@ -282,12 +261,48 @@ def parse_request(line: bytes) -> Request:
     elif command == "reload":
         request = Reload(request_id)
     elif command == "quit":
-        request = Quit(request_id)
+        request = Quit(request_id, fields.boolean("kill", False))
     else:
         shown = command if len(command) <= 40 else command[:40] + "..."
         raise fields.fail(f"unknown command {shown!r} (known: {', '.join(COMMANDS)})", UNKNOWN_COMMAND)
     fields.reject_unknown()
     return request
+
+
+def _usage_interval(fields: _Fields) -> float:
+    """``usage`` of a subscribe request: seconds between usage events, 0 (the default) for none."""
+    value = fields.get("usage")
+    if value is None or value == 0:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fields.fail(f"'usage' must be a number of seconds from {MIN_USAGE_INTERVAL:g} (0: no usage events)")
+    if not MIN_USAGE_INTERVAL <= value <= MAX_USAGE_INTERVAL:
+        raise fields.fail(f"'usage' must be from {MIN_USAGE_INTERVAL:g} to {MAX_USAGE_INTERVAL:g} seconds (or 0)")
+    return float(value)
+
+
+def _send(fields: _Fields) -> Send:
+    """A send request: exactly one of ``text``, ``key`` (with an optional ``char``) and ``paste``, or ``check``."""
+    name = fields.name("name")
+    if fields.boolean("check", False):
+        return Send(name, "", fields.request_id, check=True)
+    given = [key for key in ("text", "key", "paste") if fields.data.get(key) is not None]
+    if len(given) > 1:
+        raise fields.fail("give one of 'text', 'key' and 'paste'")
+    if given == ["key"]:
+        key = fields.get("key")
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
+            raise fields.fail(f"'key' must be a key name of at most {MAX_KEY_CHARS} characters")
+        char = fields.get("char")
+        if char is not None and (not isinstance(char, str) or len(char) > 8):
+            raise fields.fail("'char' must be the character of the key (a short string) or null")
+        return Send(name, "", fields.request_id, key=key, char=char)
+    if given == ["paste"]:
+        paste = fields.get("paste")
+        if not isinstance(paste, str):
+            raise fields.fail("'paste' must be a string")
+        return Send(name, "", fields.request_id, paste=paste)
+    return Send(name, _text(fields), fields.request_id)
 
 
 def _text(fields: _Fields) -> str:

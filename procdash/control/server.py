@@ -13,9 +13,11 @@ from procdash.control import protocol as p
 from procdash.control.connection import Connection
 from procdash.control.listener import bind_first, bind_socket, unlink_if_ours
 from procdash.control.paths import socket_paths
-from procdash.control.views import UsageSnapshot, UsageSource, event_view
+from procdash.control.usage import UsagePublisher
+from procdash.control.views import UsageSnapshot, UsageSource, event_view, usage_view
 from procdash.core import events as ev
 from procdash.core.errors import ConfigError
+from procdash.core.instance import Instance
 from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
 
@@ -70,6 +72,7 @@ class ControlServer:
         self._handlers: set[asyncio.Task[None]] = set()
         self._quit_task: asyncio.Task[None] | None = None
         self._quitting = False
+        self._usage_events = UsagePublisher(lambda: self.usage, self._instances, self._publish_usage)
 
     @property
     def client_count(self) -> int:
@@ -106,6 +109,7 @@ class ControlServer:
 
     async def stop(self) -> None:
         """Stop listening, end every stream with a reason, and remove the socket file."""
+        await self._usage_events.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -145,6 +149,7 @@ class ControlServer:
             pass
         finally:
             self._connections.discard(conn)
+            self._usage_events.drop(id(conn))
             if task is not None:
                 self._handlers.discard(task)
             conn.close()
@@ -249,13 +254,22 @@ class ControlServer:
             conn.replying = True
             conn.subscribed = True
             conn.logs = request.logs
+            if request.usage:
+                conn.usage = True
+                self._usage_events.want(id(conn), request.usage)
             return _pieces(snapshot), True
+        if isinstance(request, p.Resize):
+            return [p.encode(talk.resize(supervisor, request))], False
         if isinstance(request, p.Send):
             inst = actions.find_instance(supervisor, request.name, request.id)
             return [p.encode(talk.send(supervisor, inst, request))], False
         if isinstance(request, p.Connect):
             return self._connect(conn, supervisor, request)
         if isinstance(request, p.Quit):
+            if request.kill:
+                self._quit(supervisor)
+                supervisor.kill_all()
+                return [p.encode(p.ok(request.id, killing=True))], False
             conn.waiting_quit = True
             reply = p.encode(p.ok(request.id, quitting=True, timeout=supervisor.options.timeout))
             self._quit(supervisor)
@@ -281,6 +295,17 @@ class ControlServer:
             self.on_quit()
         else:
             self._quit_task = asyncio.get_running_loop().create_task(supervisor.stop_all())
+
+    def _instances(self) -> list[Instance]:
+        """The formation's instances (none before start)."""
+        return self._supervisor.instances() if self._supervisor is not None else []
+
+    def _publish_usage(self, usage: UsageSnapshot) -> None:
+        """Send one usage reading to every subscriber that asked for usage."""
+        encoded = p.encode(usage_view(usage))
+        for conn in list(self._connections):
+            if conn.usage and not conn.closed:
+                conn.push(encoded)
 
     def _usage(self) -> UsageSnapshot | None:
         """The latest CPU/memory sample, if a sampler is wired in and has one; a failing sampler counts as none."""

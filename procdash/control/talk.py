@@ -10,19 +10,42 @@ from procdash.control import protocol as p
 from procdash.core.input import InputError as InputError
 from procdash.core.instance import Instance
 from procdash.core.supervisor import Supervisor
+from procdash.term.keys import encode_key, encode_paste
 
 CONNECT_LIMIT = 1024 * 1024  # output a connected client may fall behind before it is dropped
 READ_CHUNK = 64 * 1024
 
 
 def send(supervisor: Supervisor, inst: Instance, request: p.Send) -> p.JSONObject:
-    """Write the request's text to the instance's terminal; refusals are one-line protocol errors."""
-    data = request.text.encode("utf-8")
+    """Write the request's text, key or paste to the instance's terminal; refusals are one-line protocol errors.
+
+    Keys and pastes are encoded here, with the modes the process set on its terminal (only the
+    server sees its output as it comes), so a remote dashboard types exactly what a local one would.
+    """
+    if request.key is not None:
+        data = encode_key(request.key, request.char, app_cursor=inst.modes.app_cursor) or b""
+        if not data:
+            return p.ok(request.id, name=inst.name, bytes=0)
+    elif request.paste is not None:
+        data = encode_paste(request.paste, bracketed=inst.modes.bracketed_paste)
+    else:
+        data = request.text.encode("utf-8")
     try:
         supervisor.send_input(inst.name, data)
     except InputError as exc:
         raise p.ProtocolError(p.FAILED, str(exc), request.id) from None
     return p.ok(request.id, name=inst.name, bytes=len(data))
+
+
+def resize(supervisor: Supervisor, request: p.Resize) -> p.JSONObject:
+    """Size one instance's pty (a remote dashboard's pane), or set the size new ptys start with."""
+    if request.name is None:
+        supervisor.options.pty_size = (request.columns, request.rows)
+        return p.ok(request.id, columns=request.columns, rows=request.rows)
+    if supervisor.find(request.name) is None:
+        raise p.ProtocolError(p.NOT_FOUND, f"no process called {request.name!r}", request.id)
+    supervisor.resize(request.name, request.columns, request.rows)
+    return p.ok(request.id, name=request.name, columns=request.columns, rows=request.rows)
 
 
 def context_bytes(inst: Instance, lines: int) -> bytes:

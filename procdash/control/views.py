@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -59,7 +60,29 @@ def instance_view(inst: Instance, usage: UsageSnapshot | None = None) -> JSONObj
         "log_seq": inst.log.next_seq,
         "input_wait": inst.waiting,
         "partial": inst.partial,
+        # Version 3, for a mirrored dashboard:
+        "command": inst.command,
+        "alive": inst.alive,
+        "pty": inst.child.uses_pty if inst.child is not None else None,
+        "stop_signal": signal.Signals(inst.stop_signal).name,
+        "killed": inst.killed,
     }
+
+
+def usage_view(usage: UsageSnapshot) -> JSONObject:
+    """The ``usage`` event: CPU, memory, processes and listening ports per instance name."""
+    return event(
+        "usage",
+        instances={
+            name: {
+                "cpu": round(float(sample.cpu_percent), 1),
+                "rss": int(sample.rss),
+                "processes": int(getattr(sample, "processes", 1)),
+                "listening": list(getattr(sample, "ports", ())),
+            }
+            for name, sample in usage.items()
+        },
+    )
 
 
 def event_view(event_: ev.Event, logs: bool) -> JSONObject | None:

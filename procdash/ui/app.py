@@ -1,20 +1,16 @@
-"""The Textual dashboard: a process table and side-by-side log panes over the supervisor core."""
+"""The Textual dashboard: a process table and side-by-side log panes over a formation view (local or attached)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import gc
 import math
-import signal
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
@@ -22,16 +18,10 @@ from textual.driver import Driver
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from procdash.control.server import ControlServer
 from procdash.core import events as ev
-from procdash.core.backlog import Backlog
 from procdash.core.instance import LIVE_STATES, State
-from procdash.core.project import Project
 from procdash.core.stats import StatsSampler, Usage
-from procdash.core.supervisor import Supervisor
-from procdash.headless import Service
 from procdash.ui import rows as tablerows
-from procdash.ui import settings
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.driver import quiet_driver
 from procdash.ui.editloop_actions import EditLoopActions
@@ -42,15 +32,16 @@ from procdash.ui.keys import APP_BINDINGS
 from procdash.ui.metrics import Metrics
 from procdash.ui.pane_actions import PaneActions
 from procdash.ui.process_actions import ProcessActions
+from procdash.ui.quit_actions import QuitActions
 from procdash.ui.remembered import Remembered
 from procdash.ui.sampling import Sampling
 from procdash.ui.screens.help import HelpScreen
-from procdash.ui.screens.quitting import QuitScreen
 from procdash.ui.views import ViewActions
 from procdash.ui.widgets.header import DashHeader, display_path, header_text
 from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
 from procdash.ui.widgets.process_table import ProcessTable
 from procdash.ui.widgets.prompt_bar import PromptBar
+from procdash.view.formation import FormationError, FormationView, ViewHooks
 
 FLUSH_HZ = 25
 # A pane that redrew less than this long ago waits for a later flush: a flooding child then costs
@@ -65,11 +56,12 @@ class ProcdashApp(
     ViewActions,
     PaneActions,
     EditLoopActions,
+    QuitActions,
     Sampling,
     Remembered,
     App[int],
 ):
-    """Shows and steers one supervisor; every widget update happens in the flush timer, never per line."""
+    """Shows and steers one formation view; every widget update happens in the flush timer, never per line."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -79,32 +71,25 @@ class ProcdashApp(
 
     def __init__(
         self,
-        supervisor: Supervisor,
-        project: Project,
+        formation: FormationView,
         args: argparse.Namespace | None = None,
-        services: Sequence[Service] = (),
         *,
         sampler: StatsSampler | None = None,
         handle_signals: bool = False,
         settings_path: Path | None = None,
-        backlog: Backlog | None = None,
     ) -> None:
         # ansi_color: a child's colours 0-15 stay palette colours, drawn in the person's terminal palette
         # rather than converted to the theme's RGB; the dashboard's own colours come from the theme.
         super().__init__(ansi_color=True)
         self.settings_path = settings_path
-        # Given when the formation was started before the app (procdash start): what happened since.
-        self.backlog = backlog
         self.wrap_default = False  # wrap in new panes (w in a pane changes it)
-        self.supervisor = supervisor
-        self.project = project
-        self.services = list(services)
+        self.formation = formation
         self.handle_signals = handle_signals
         args = args or argparse.Namespace()
         self.stats_interval = float(getattr(args, "stats_interval", 1.0) or 0.0)
         self.sampler = sampler if sampler is not None else (StatsSampler() if self.stats_interval > 0 else None)
-        names = [f"{t.name}.{max(1, n)}" for t, n in zip(supervisor.types, supervisor.desired.values(), strict=False)]
-        self.feed = DashboardFeed(names, scrollback=supervisor.options.scrollback)
+        names = [f"{t.name}.{max(1, n)}" for t, n in zip(formation.types, formation.desired.values(), strict=False)]
+        self.feed = DashboardFeed(names, scrollback=formation.scrollback)
         self.metrics: Metrics | None = None
         # "type": panes of the selected type; "pinned": the pinned processes; "all": merged; "focus": one.
         self.mode = "type"
@@ -112,23 +97,23 @@ class ProcdashApp(
         self.timestamps = False  # lines start with their arrival time (t)
         self.pinned: list[str] = []  # instance names pinned side by side (p), in pinning order
         self.order = tablerows.Order()  # the table's sort (C M N T) and name filter (ctrl+f)
-        self.project_root = project.root  # where ctrl+s saves a pane's log
-        self.selected_type = supervisor.types[0].name if supervisor.types else ""
+        self.project_root = formation.root  # where ctrl+s saves a pane's log
+        self.selected_type = formation.types[0].name if formation.types else ""
         self.panes: dict[str, LogPane] = {}
         self.merged_pane = LogPane(MERGED, self.feed.merged)
         self.empty_pane = EmptyPane()
-        self._procfile = display_path(project.procfile)
+        where = formation.where
+        self._procfile = display_path(formation.procfile) + (f" · {where}" if where else "")
         self._sampling = False
-        self._quitting = False
-        self._started: list[Service] = []
-        self._services_stopped = False
         self._unsubscribe: list[object] = []
         self._pty_sent: dict[str, tuple[int | None, int, int]] = {}
         self._pty_guessed: dict[str, tuple[int | None, int, int]] = {}
+        self._default_size: tuple[int, int] | None = None
         self._flush_timer: Timer | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor = None
         self._flush_paused = False
         self.init_input_mode(getattr(args, "detach_key", None))
+        self.label_quit_keys()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this terminal, with an input thread that sleeps while nothing is typed."""
@@ -147,30 +132,26 @@ class ProcdashApp(
         yield Footer()
 
     async def on_mount(self) -> None:
-        """Start the formation on this loop (unless it runs already), then the services, then the timers."""
-        if self.backlog is None:
-            self._unsubscribe.append(self.supervisor.subscribe(self._on_event))
-            self.supervisor.start()
-        else:
-            # Started while the UI was loading: take over every event since, in order, then follow.
-            self._unsubscribe.append(self.backlog.hand_over(self._on_event))
-        for service in self.services:
-            if isinstance(service, ControlServer):
-                service.usage = service.usage or self._latest_usage
-                service.on_quit = self._quit_from_ctl
-            try:
-                await service.start(self.supervisor)
-            except Exception as exc:  # a broken service must not take the formation down
-                self.notify(f"{type(service).__name__}: {exc}", title="service failed", severity="error")
-                continue
-            self._started.append(service)
+        """Open the formation view on this loop (a local one starts its processes), then the timers."""
+        self._unsubscribe.append(self.formation.subscribe(self._on_event))
+        hooks = ViewHooks(quit_requested=self._quit_from_ctl, usage=self._latest_usage, ended=self._formation_ended)
+        try:
+            warnings = await self.formation.open(hooks)
+        except FormationError as exc:
+            self.ended_reason = str(exc)
+            self.exit(1)
+            return
+        for warning in warnings:
+            self.notify(warning, title="service failed", severity="error")
+        if not self.selected_type and self.formation.types:
+            self.selected_type = self.formation.types[0].name
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.add_signal_handler(signum, self.action_request_quit)
+            self.install_signal_handlers()
         self._flush_timer = self.set_interval(1 / FLUSH_HZ, self.flush)
         self.set_interval(1.0, self._tick)
-        if self.sampler is not None and self.stats_interval > 0:
+        if self.formation.watch_usage(self.stats_interval, self._usage_arrived):
+            self.sampler = None  # readings come with the view
+        elif self.sampler is not None and self.stats_interval > 0:
             self.set_interval(self.stats_interval, self._sample)
             self._sample()
         self.apply_settings()
@@ -182,76 +163,26 @@ class ProcdashApp(
         # 50-200 ms (measured with bench/dashboard.py); collecting less often keeps each pause short.
         gc.freeze()
         gc.set_threshold(10_000, 50, 100)
-        if self.backlog is not None and self.backlog.signals:
-            self.action_request_quit()  # SIGTERM, SIGHUP or ctrl+c came while the UI was loading
 
     async def on_unmount(self) -> None:
-        """Backstop: whatever way the app ends, no process outlives it."""
+        """Backstop: whatever way the app ends, a local formation leaves no process behind."""
         for unsubscribe in self._unsubscribe:
             if callable(unsubscribe):
                 unsubscribe()
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.remove_signal_handler(signum)
-        if not self.supervisor.is_idle():
-            self.supervisor.kill_all()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.supervisor.wait_idle(), self.supervisor.options.timeout + 3)
-        await self._stop_services()
-        self.supervisor.close()
+            self.remove_signal_handlers()
+        await self.formation.close()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
-
-    def _quit_from_ctl(self) -> None:
-        """``procdash ctl quit``: the same graceful quit as ``q``, but never the second press that kills."""
-        if not self._quitting:
-            self.action_request_quit()
 
     def _latest_usage(self) -> Mapping[str, Usage] | None:
         """The newest per-instance CPU and memory, for `procdash ctl status`."""
         return self.metrics.snapshot.instances if self.metrics is not None else None
 
-    async def _stop_services(self) -> None:
-        """Stop every started service once, newest first."""
-        if self._services_stopped:
-            return
-        self._services_stopped = True
-        for service in reversed(self._started):
-            try:
-                await service.stop()
-            except Exception as exc:
-                self.log.error(f"service {service!r} failed to stop: {exc}")
-
-    # ----- quitting ----------------------------------------------------------------------------------
-
-    def action_request_quit(self) -> None:
-        """First time: stop everything gracefully with progress on screen. Again: kill at once."""
-        if self._quitting:
-            self.action_kill_now()
-            return
-        self._quitting = True
+    def _usage_arrived(self, metrics: Metrics) -> None:
+        """A reading that came with the view (an attached one): the table shows it at the next flush."""
+        self.metrics = metrics
         self.mark_table_dirty()
-        self.push_screen(QuitScreen(self.supervisor))
-        self._graceful_exit()
-
-    def action_kill_now(self) -> None:
-        """SIGKILL every process group now (second q or ctrl+c)."""
-        if not self._quitting:
-            self.action_request_quit()
-        self.supervisor.kill_all()
-        if isinstance(self.screen, QuitScreen):
-            self.screen.mark_killing()
-
-    @work(group="shutdown", exit_on_error=False)
-    async def _graceful_exit(self) -> None:
-        """Stop the formation, then the services, then leave with status 0."""
-        try:
-            await self.supervisor.stop_all()
-        finally:
-            await self._stop_services()
-            self.supervisor.close()
-            self.exit(0)
 
     # ----- flushing ----------------------------------------------------------------------------------
 
@@ -349,14 +280,14 @@ class ProcdashApp(
     def _tick(self) -> None:
         """Once a second: uptimes and backoff countdowns move, and the pty size follows the pane."""
         sampling_each_second = self.sampler is not None and 0 < self.stats_interval <= 1.0
-        moving = any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.supervisor.instances())
+        moving = any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.formation.instances())
         if moving and not sampling_each_second:  # else every sample redraws the table anyway
             self.mark_table_dirty()
         self._sync_pty_size()
 
     def _refresh_table(self) -> None:
         """Table, header and selection from the supervisor's current state."""
-        sup = self.supervisor
+        sup = self.formation
         width = (self.table.size.width or self.size.width) - 1
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
         spark = next((c.width for c in columns if c.key == "spark"), 0)
@@ -372,7 +303,7 @@ class ProcdashApp(
         """The header line."""
         header = self.query_one(DashHeader)
         width = header.size.width or self.size.width
-        header.show(header_text(self._procfile, self.supervisor, self.metrics, width, quitting=self._quitting))
+        header.show(header_text(self._procfile, self.formation, self.metrics, width, quitting=self._quitting))
 
     def on_resize(self) -> None:
         """A new terminal size: columns may fit differently."""
@@ -411,26 +342,13 @@ class ProcdashApp(
 
     def names_of_type(self, type_name: str) -> list[str]:
         """Instance names of a type, in number order."""
-        return [inst.name for inst in self.supervisor.slots.get(type_name, [])]
+        return [inst.name for inst in self.formation.slots.get(type_name, [])]
 
     def selected_names(self) -> list[str]:
         """The instances the selected row stands for."""
-        return tablerows.selected_names(self.supervisor, self.table.selected_key)
+        return tablerows.selected_names(self.formation, self.table.selected_key)
 
     def action_help(self) -> None:
         """?: the key list."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
-
-
-def run_dashboard(supervisor: Supervisor, project: Project, args: argparse.Namespace, services: list[Service]) -> int:
-    """Run the dashboard until the person quits; every process is stopped before this returns."""
-    app = ProcdashApp(supervisor, project, args, services, handle_signals=True, settings_path=settings.default_path())
-    try:
-        app.run()
-    finally:
-        if not supervisor.is_idle():
-            # The loop is gone (the app crashed): signals are all that is left.
-            supervisor.kill_all()
-        supervisor.close()
-    return app.return_code or 0

@@ -11,17 +11,17 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from procdash.core.stats import StatsSampler
-    from procdash.core.supervisor import Supervisor
     from procdash.ui.feed import DashboardFeed
     from procdash.ui.metrics import Metrics
     from procdash.ui.rows import Order
     from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
     from procdash.ui.widgets.process_table import ProcessTable
+    from procdash.view.formation import FormationView
 
     class DashboardBase(App[int]):
         """The app's state and helpers as the mixins (process, view and pane actions) see them."""
 
-        supervisor: Supervisor
+        formation: FormationView
         feed: DashboardFeed
         metrics: Metrics | None
         mode: str
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         empty_pane: EmptyPane
         _pty_sent: dict[str, tuple[int | None, int, int]]
         _pty_guessed: dict[str, tuple[int | None, int, int]]
+        _default_size: tuple[int, int] | None
         sampler: StatsSampler | None
         stats_interval: float
         _sampling: bool

@@ -28,16 +28,20 @@ class ProcdashCommands(Provider):
     def entries(self) -> Iterator[Entry]:
         """Every command for the current formation: (text, callback, help)."""
         app = self.dashboard
-        supervisor = app.supervisor
+        formation = app.formation
         yield "restart crashed", app.action_restart_failed, "restart every crashed or fatal instance"
         yield "merged view", app.action_toggle_merged, "every process's log interleaved"
         yield "save formation", app.action_save_formation, "write every type's count into Procfile.toml (S)"
         yield "reload", app.action_reload, "re-read the Procfile, Procfile.toml and .env (ctrl+r)"
         yield "help", app.action_help, "list every key"
-        yield "quit", app.action_request_quit, "stop every process gracefully and leave"
-        for t in supervisor.types:
+        if app.formation.leaving_stops_formation:
+            yield "quit", app.action_request_quit, "stop every process gracefully and leave"
+        else:
+            yield "leave", app.action_leave, "leave this view; the formation keeps running"
+            yield "quit procdash", app.action_quit_formation, "stop every process and end procdash (asked first)"
+        for t in formation.types:
             name = t.name
-            count = supervisor.desired[name]
+            count = formation.desired[name]
             yield f"scale {name} up", partial(app.scale_to, name, count + 1), f"to {count + 1} instances"
             if count > 0:
                 yield f"scale {name} down", partial(app.scale_to, name, count - 1), f"to {count - 1} instances"
@@ -45,7 +49,7 @@ class ProcdashCommands(Provider):
             yield f"restart {name}", partial(app.restart_names, app.names_of_type(name)), "every instance"
             yield f"stop {name}", partial(app.stop_names, app.names_of_type(name)), "every instance"
             yield f"start {name}", partial(app.start_names, app.names_of_type(name)), "every stopped instance"
-        for inst in supervisor.instances():
+        for inst in formation.instances():
             yield f"restart {inst.name}", partial(app.restart_names, [inst.name]), inst.command
             yield f"stop {inst.name}", partial(app.stop_names, [inst.name]), inst.command
             yield f"start {inst.name}", partial(app.start_names, [inst.name]), inst.command
@@ -57,7 +61,7 @@ class ProcdashCommands(Provider):
         """An exact "scale TYPE to N" first, then fuzzy matches over every entry."""
         app = self.dashboard
         scale = SCALE_RE.match(query)
-        if scale and scale.group(1) in app.supervisor.desired:
+        if scale and scale.group(1) in app.formation.desired:
             type_name, count = scale.group(1), int(scale.group(2))
             text = f"scale {type_name} to {count}"
             yield Hit(1.0, text, partial(app.scale_to, type_name, count), text=text, help="set the desired count")

@@ -17,6 +17,7 @@ from procdash.core.wording import describe_exit, describe_stopping
 from procdash.headless import RESET, SYSTEM
 from procdash.ui.formatting import type_sgr
 from procdash.ui.widgets.logmerge import MergedLog, Source
+from procdash.view.mirror import PaneNotice
 
 # procdash's own lines kept per process pane (starts, exits, separators), and earlier slots kept per name.
 LIFECYCLE_LINES = 1000
@@ -30,7 +31,7 @@ def separator(what: str) -> str:
 
 @dataclass(frozen=True)
 class Toast:
-    """A notification to show once: a crash, a fatal give-up, a notice from the supervisor."""
+    """A notification to show once: a crash, a fatal give-up, a notice from procdash."""
 
     title: str
     message: str
@@ -116,6 +117,8 @@ class DashboardFeed:
         elif isinstance(event, ev.Scaled):
             self.system(f"{event.type_name} scaled to {event.count}")
         elif isinstance(event, ev.Notice):
+            if isinstance(event, PaneNotice) and event.instance is not None:
+                self.note(event.instance.name, event.text)  # the view's own word on this pane's lines
             self.system(event.text)
             self.toasts.append(Toast("procdash", event.text, "warning"))
         elif isinstance(event, ev.Waiting):

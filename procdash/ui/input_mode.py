@@ -12,15 +12,14 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Footer
 
-from procdash.control.talk import context_bytes
 from procdash.core import events as ev
-from procdash.core.input import InputError
 from procdash.core.instance import LIVE_STATES
-from procdash.term.keys import encode_key, encode_paste, key_label, parse_key_spec
+from procdash.term.keys import key_label, parse_key_spec
 from procdash.term.raw import raw_terminal, split_at_detach, terminal_size
 from procdash.ui.base import DashboardBase
 from procdash.ui.widgets.input_bar import InputBar
 from procdash.ui.widgets.panes import LogPane
+from procdash.view.formation import FormationError
 
 DEFAULT_DETACH = "ctrl+]"
 
@@ -53,11 +52,11 @@ class InputModeActions(DashboardBase):
             if pane is self.merged_pane:
                 rows = [
                     f"{inst.name:<{self.feed.width}} | {inst.partial}"
-                    for inst in self.supervisor.instances()
+                    for inst in self.formation.instances()
                     if inst.partial
                 ]
             else:
-                inst = self.supervisor.find(pane.key)
+                inst = self.formation.find(pane.key)
                 rows = [inst.partial] if inst is not None and inst.partial else []
             pane.partial_row.show_rows(rows, cursor=typing)
 
@@ -83,16 +82,14 @@ class InputModeActions(DashboardBase):
         """Enter input mode on one process (``i``, or "type into NAME" in the palette)."""
         if self.input_target is not None:
             self.leave_input_mode()
-        try:
-            # An empty write checks, without sending anything, that the process can take input at all.
-            self.supervisor.send_input(name, b"")
-        except (InputError, KeyError) as exc:
-            self.notify(str(exc), title="no input", severity="warning", timeout=4)
+        refusal = self.formation.input_refusal(name)
+        if refusal is not None:
+            self.notify(refusal, title="no input", severity="warning", timeout=4)
             return
         if name not in {pane.key for pane in self.visible_panes()}:
             self.show_focus(name)  # type: ignore[attr-defined]
         self.input_target = name
-        self._input_unsubscribe = self.supervisor.subscribe(self._input_event)
+        self._input_unsubscribe = self.formation.subscribe(self._input_event)
         pane = self.panes[name]
         pane.add_class("-input")
         pane.show_title(self._pane_title(pane), pane.flags())
@@ -162,27 +159,22 @@ class InputModeActions(DashboardBase):
         if event.key == self._detach_key:
             self.leave_input_mode()
             return
-        inst = self.supervisor.find(name)
-        if inst is None:
+        if self.formation.find(name) is None:
             self.leave_input_mode(f"{name} is gone")
             return
-        data = encode_key(event.key, event.character, app_cursor=inst.modes.app_cursor)
-        if data:
-            self._send(name, data)
+        try:
+            self.formation.send_key(name, event.key, event.character)
+        except FormationError as exc:  # it ended, stopped reading: input mode ends with the reason
+            self.leave_input_mode(str(exc))
 
     def _type_paste(self, text: str) -> None:
         """A paste, bracketed when the process turned bracketed paste on."""
         name = self.input_target
-        inst = self.supervisor.find(name) if name is not None else None
-        if name is None or inst is None:
+        if name is None or self.formation.find(name) is None:
             return
-        self._send(name, encode_paste(text, bracketed=inst.modes.bracketed_paste))
-
-    def _send(self, name: str, data: bytes) -> None:
-        """Write to the process; a refusal (it ended, stopped reading) ends input mode with the reason."""
         try:
-            self.supervisor.send_input(name, data)
-        except (InputError, KeyError) as exc:
+            self.formation.send_paste(name, text)
+        except FormationError as exc:
             self.leave_input_mode(str(exc))
 
     # ----- the real terminal -------------------------------------------------------------------------
@@ -197,13 +189,12 @@ class InputModeActions(DashboardBase):
 
     async def connect_to(self, name: str) -> None:
         """Hand the real terminal to one process (``I``, or "connect NAME" in the palette)."""
-        inst = self.supervisor.find(name)
-        try:
-            if inst is None or inst.state not in LIVE_STATES:
-                raise InputError(f"{name} is not running")
-            self.supervisor.send_input(name, b"")
-        except InputError as exc:
-            self.notify(str(exc), title="cannot connect", severity="warning", timeout=4)
+        inst = self.formation.find(name)
+        refusal = self.formation.input_refusal(name) if inst is not None else f"{name} is gone"
+        if refusal is None and inst is not None and inst.state not in LIVE_STATES:
+            refusal = f"{name} is not running"
+        if refusal is not None:
+            self.notify(refusal, title="cannot connect", severity="warning", timeout=4)
             return
         self.leave_input_mode()
         try:
@@ -224,7 +215,6 @@ class InputModeActions(DashboardBase):
         loop = asyncio.get_running_loop()
         stdin, stdout = sys.__stdin__.fileno(), sys.__stdout__.fileno()  # type: ignore[union-attr]
         done: asyncio.Future[str | None] = loop.create_future()
-        inst = self.supervisor.find(name)
         self._connected = name
 
         def output(data: bytes) -> None:
@@ -234,6 +224,13 @@ class InputModeActions(DashboardBase):
         def ended(reason: str) -> None:
             if not done.done():
                 done.set_result(reason)
+
+        _write_all(stdout, f"procdash: connected to {name} ({self.detach_label} to return)\r\n".encode())
+        columns, rows = terminal_size(stdout)
+        try:
+            session = await self.formation.connect(name, columns, rows, max(0, rows - 2), output, ended)
+        except FormationError as exc:
+            return str(exc)
 
         def typed() -> None:
             try:
@@ -246,33 +243,26 @@ class InputModeActions(DashboardBase):
             data, detached = split_at_detach(data, self._detach_byte)
             if data:
                 try:
-                    self.supervisor.send_input(name, data)
-                except (InputError, KeyError) as exc:
+                    session.write(data)
+                except FormationError as exc:
                     ended(str(exc))
             if detached and not done.done():
                 done.set_result(None)
 
         def resized() -> None:
-            columns, rows = terminal_size(stdout)
-            self.supervisor.resize(name, columns, rows)
+            session.resize(*terminal_size(stdout))
 
-        _write_all(stdout, f"procdash: connected to {name} ({self.detach_label} to return)\r\n".encode())
-        if inst is not None:
-            _write_all(stdout, context_bytes(inst, terminal_size(stdout)[1] - 2))
-        untap = self.supervisor.tap_output(name, output, ended)
-        with raw_terminal(stdin):
-            loop.add_reader(stdin, typed)
-            loop.add_signal_handler(signal.SIGWINCH, resized)
-            try:
-                columns, rows = terminal_size(stdout)
-                # Two sizes in a row make a full-screen program redraw even when the size did not change.
-                self.supervisor.resize(name, columns, max(1, rows - 1))
-                self.supervisor.resize(name, columns, rows)
-                return await done
-            finally:
-                untap()
-                loop.remove_reader(stdin)
-                loop.remove_signal_handler(signal.SIGWINCH)
+        try:
+            with raw_terminal(stdin):
+                loop.add_reader(stdin, typed)
+                loop.add_signal_handler(signal.SIGWINCH, resized)
+                try:
+                    return await done
+                finally:
+                    loop.remove_reader(stdin)
+                    loop.remove_signal_handler(signal.SIGWINCH)
+        finally:
+            session.close()
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -7,6 +7,7 @@ from textual.binding import Binding, BindingType
 APP_BINDINGS: list[BindingType] = [
     Binding("q", "request_quit", "Quit", id="quit"),
     Binding("ctrl+c,ctrl+q", "request_quit", "Quit", show=False, priority=True, id="interrupt"),
+    Binding("Q", "quit_formation", "Quit procdash", show=False, id="quit_formation"),
     Binding("question_mark", "help", "Help", key_display="?", id="help"),
     Binding("plus,equals_sign", "scale(1)", "Scale+", key_display="+", id="scale_up"),
     Binding("minus", "scale(-1)", "Scale-", key_display="-", id="scale_down"),
@@ -124,6 +125,8 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("?", "this help"),
             ("q  ctrl+c  ctrl+q", "quit: stop every process gracefully; press again to kill at once"),
+            ("", "in `procdash attach`: leave this view; the formation keeps running"),
+            ("Q", "quit procdash itself: stop every process (asked first in an attached view)"),
         ],
     ),
 ]

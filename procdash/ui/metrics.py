@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from textual.message import Message
 
-from procdash.core.stats import Snapshot, StatsSampler, Usage
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """One tick's snapshot with the CPU histories the sparklines need, read in the same thread."""
-
-    snapshot: Snapshot
-    history: dict[str, list[float]] = field(default_factory=dict)
-    type_history: dict[str, list[float]] = field(default_factory=dict)
-
-    def usage(self, name: str) -> Usage | None:
-        """An instance's usage this tick, or None when its process is not running."""
-        return self.snapshot.instances.get(name)
-
-    def type_usage(self, type_name: str) -> Usage | None:
-        """A type's summed usage this tick, or None when none of its processes runs."""
-        return self.snapshot.types.get(type_name)
+from procdash.view.usage import Metrics as Metrics
+from procdash.view.usage import collect as collect
 
 
 class MetricsSampled(Message):
-    """Posted by the sampling worker once per tick; ``error`` says why there is no reading."""
+    """Posted by the sampling worker once per tick (or by a remote view); ``error`` says why there is no reading."""
 
     def __init__(self, metrics: Metrics | None, error: str | None = None) -> None:
         super().__init__()
         self.metrics = metrics
         self.error = error
-
-
-def collect(sampler: StatsSampler, roots: Mapping[str, int], uss_for: str | None) -> Metrics:
-    """Take one sample and copy the histories; blocking (reads /proc), so it runs in a thread worker."""
-    snapshot = sampler.sample(roots, uss_for=uss_for)
-    type_names = dict.fromkeys(name.rpartition(".")[0] for name in roots)
-    return Metrics(
-        snapshot=snapshot,
-        history={name: sampler.history(name) for name in roots},
-        type_history={type_name: sampler.type_history(type_name) for type_name in type_names},
-    )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import webbrowser
 from collections.abc import Sequence
 from dataclasses import replace
 
-from procdash.core.errors import ConfigError
 from procdash.core.instance import State
 from procdash.ui import rows as tablerows
 from procdash.ui.base import DashboardBase
 from procdash.ui.widgets.prompt_bar import PromptBar
+from procdash.view.formation import FormationError
 
 FAILED_STATES = (State.CRASHED, State.FATAL)
 # Not running, but on the way to it: s cancels these rather than starting again.
@@ -19,38 +18,38 @@ HELD_STATES = (State.BACKOFF, State.STARTING, State.WAITING, State.BLOCKED)
 
 
 class ProcessActions(DashboardBase):
-    """Mixed into the app: every action turns into supervisor calls; the table follows through events."""
+    """Mixed into the app: every action turns into formation requests; the table follows through events."""
 
     def scale_to(self, type_name: str, count: int) -> None:
-        """Set a type's desired count; the supervisor starts or stops instances to match."""
+        """Set a type's desired count; the formation starts or stops instances to match."""
         try:
-            self.supervisor.scale(type_name, count)
-        except (ConfigError, KeyError) as exc:
+            self.formation.scale(type_name, count)
+        except FormationError as exc:
             self.notify(str(exc), title="cannot scale", severity="error")
 
     def action_scale(self, delta: int) -> None:
-        """+ / -: scale the selected type by one."""
+        """+ / -: scale the selected type by one (relative where the formation runs, so presses add up)."""
         type_name = self.selected_type
-        if type_name in self.supervisor.desired:
-            self.scale_to(type_name, self.supervisor.desired[type_name] + delta)
+        if type_name in self.formation.desired:
+            try:
+                self.formation.scale_by(type_name, delta)
+            except FormationError as exc:
+                self.notify(str(exc), title="cannot scale", severity="error")
 
     def restart_names(self, names: Sequence[str]) -> None:
         """Restart these instances now."""
         for name in names:
-            with contextlib.suppress(KeyError):
-                self.supervisor.restart(name)
+            self.formation.restart(name)
 
     def stop_names(self, names: Sequence[str]) -> None:
         """Stop these instances and keep them stopped."""
         for name in names:
-            with contextlib.suppress(KeyError):
-                self.supervisor.stop(name)
+            self.formation.stop(name)
 
     def start_names(self, names: Sequence[str]) -> None:
         """Start these instances again if they are not running."""
         for name in names:
-            with contextlib.suppress(KeyError):
-                self.supervisor.start_instance(name)
+            self.formation.start(name)
 
     def action_restart(self) -> None:
         """r: restart the selected instance, or every instance of the selected type."""
@@ -58,7 +57,7 @@ class ProcessActions(DashboardBase):
 
     def action_restart_failed(self) -> None:
         """R: restart every crashed or fatal instance."""
-        failed = [inst.name for inst in self.supervisor.instances() if inst.state in FAILED_STATES]
+        failed = [inst.name for inst in self.formation.instances() if inst.state in FAILED_STATES]
         if not failed:
             self.notify("no crashed or fatal process", timeout=2)
         self.restart_names(failed)
@@ -87,7 +86,7 @@ class ProcessActions(DashboardBase):
     def action_open_browser(self) -> None:
         """o: open the selected instance's web page (the port it listens on, else its $PORT)."""
         names = self.selected_names()
-        inst = self.supervisor.find(names[0]) if names else None
+        inst = self.formation.find(names[0]) if names else None
         if inst is None:
             self.notify("select a process to open", timeout=2)
             return
@@ -112,7 +111,7 @@ class ProcessActions(DashboardBase):
         if key is not None and not names and tablerows.parse_key(key)[0] == "type":
             self.scale_to(tablerows.parse_key(key)[1], 1)
             return
-        insts = [inst for name in names if (inst := self.supervisor.find(name)) is not None]
+        insts = [inst for name in names if (inst := self.formation.find(name)) is not None]
         if any(inst.alive or inst.state in HELD_STATES for inst in insts):
             self.stop_names(names)
         else:

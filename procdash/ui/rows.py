@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from procdash.core.instance import LIVE_STATES, Instance, State
-from procdash.core.supervisor import Supervisor
 from procdash.ui import formatting as fmt
 from procdash.ui.metrics import Metrics
+from procdash.view.formation import FormationView
 
 TYPE_PREFIX = "t:"
 INSTANCE_PREFIX = "i:"
@@ -66,11 +66,11 @@ def parse_key(key: str) -> tuple[str, str]:
     return "instance", key[len(INSTANCE_PREFIX) :]
 
 
-def name_width(supervisor: Supervisor) -> int:
+def name_width(formation: FormationView) -> int:
     """Width of the name column: the longest "web 10/10" or "  web.10 *" (pinned)."""
     widths = [COLUMNS[0].width]
-    for t in supervisor.types:
-        count = max(supervisor.desired[t.name], len(supervisor.slots[t.name]))
+    for t in formation.types:
+        count = max(formation.desired[t.name], len(formation.slots[t.name]))
         widths.append(len(t.name) + 1 + 2 * len(str(count)) + 1)
         widths.append(len(t.name) + 5 + len(str(max(count, 1))))  # "  web.1 *" when pinned
     return max(widths)
@@ -100,10 +100,10 @@ def _cell(text: str | Text, style: str = "", right: bool = False) -> Text:
     return cell
 
 
-def single(supervisor: Supervisor, type_name: str) -> Instance | None:
+def single(formation: FormationView, type_name: str) -> Instance | None:
     """The one instance a type shows as a single row: exactly one slot and one wanted, else None."""
-    slots = supervisor.slots[type_name]
-    return slots[0] if len(slots) == 1 and supervisor.desired[type_name] == 1 else None
+    slots = formation.slots[type_name]
+    return slots[0] if len(slots) == 1 and formation.desired[type_name] == 1 else None
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class Order:
 
 
 def build_rows(
-    supervisor: Supervisor,
+    formation: FormationView,
     metrics: Metrics | None,
     spark_width: int = 12,
     pinned: set[str] | frozenset[str] = frozenset(),
@@ -131,16 +131,16 @@ def build_rows(
     """
     groups: list[tuple[float | str, list[tuple[float | str, Row]]]] = []
     needle = order.name_filter.lower()
-    for t in supervisor.types:
-        color = fmt.type_color(supervisor.type_index[t.name])
-        only = single(supervisor, t.name)
+    for t in formation.types:
+        color = fmt.type_color(formation.type_index[t.name])
+        only = single(formation, t.name)
         if only is not None:
             if needle in only.name.lower():
                 row = _instance_row(only, metrics, spark_width, color, alone=True, pinned=only.name in pinned)
                 groups.append((_sort_value(order.key, [only], metrics, only.name), []))
                 groups[-1][1].append((0, row))
             continue
-        slots = [inst for inst in supervisor.slots[t.name] if needle in inst.name.lower()]
+        slots = [inst for inst in formation.slots[t.name] if needle in inst.name.lower()]
         if needle and not slots and needle not in t.name.lower():
             continue
         members = [
@@ -152,8 +152,8 @@ def build_rows(
         ]
         if order.key is not None:
             members.sort(key=lambda member: member[0], reverse=order.descending)
-        type_row = (0, _type_row(supervisor, t.name, metrics, spark_width, color))
-        groups.append((_sort_value(order.key, supervisor.slots[t.name], metrics, t.name), [type_row, *members]))
+        type_row = (0, _type_row(formation, t.name, metrics, spark_width, color))
+        groups.append((_sort_value(order.key, formation.slots[t.name], metrics, t.name), [type_row, *members]))
     if order.key is not None:
         groups.sort(key=lambda group: group[0], reverse=order.descending)
     return [row for _value, members in groups for _v, row in members]
@@ -171,10 +171,10 @@ def _sort_value(key: str | None, insts: list[Instance], metrics: Metrics | None,
     return 0
 
 
-def _type_row(supervisor: Supervisor, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
+def _type_row(formation: FormationView, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
     """A type's summary row: count, port range, states, summed CPU and memory."""
-    slots = supervisor.slots[type_name]
-    desired = supervisor.desired[type_name]
+    slots = formation.slots[type_name]
+    desired = formation.desired[type_name]
     running = sum(1 for inst in slots if inst.state is State.RUNNING)
     live = any(inst.state in LIVE_STATES for inst in slots)
     # A reading outlives its process by up to one tick: show none for what no longer runs.
@@ -242,24 +242,24 @@ def mark_sorted(columns: list[Column], order: Order) -> list[Column]:
     return [Column(c.key, c.label + arrow, c.width, c.priority, c.right) if c.key == order.key else c for c in columns]
 
 
-def fallbacks(supervisor: Supervisor) -> dict[str, str]:
+def fallbacks(formation: FormationView) -> dict[str, str]:
     """Where the cursor goes when its row vanishes because a type changed between one row and a group."""
     out: dict[str, str] = {}
-    for t in supervisor.types:
+    for t in formation.types:
         first = instance_key(f"{t.name}.1")
         out[type_key(t.name)] = first
         out[first] = type_key(t.name)
     return out
 
 
-def selected_names(supervisor: Supervisor, key: str | None) -> list[str]:
+def selected_names(formation: FormationView, key: str | None) -> list[str]:
     """The instance names a row stands for: itself, or every instance of a type row."""
     if key is None:
         return []
     kind, name = parse_key(key)
     if kind == "type":
-        return [inst.name for inst in supervisor.slots.get(name, [])]
-    return [name] if supervisor.find(name) is not None else []
+        return [inst.name for inst in formation.slots.get(name, [])]
+    return [name] if formation.find(name) is not None else []
 
 
 def keys_of(rows: Sequence[Row]) -> list[str]:

@@ -23,7 +23,7 @@ class Sampling(DashboardBase):
         except NoMatches:
             return  # the app is shutting down: the table is already gone
         self._sampling = True
-        roots = live_roots(self.supervisor.instances())
+        roots = live_roots(self.formation.instances())
         uss_for = names[0] if len(names) == 1 else None
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.

@@ -17,7 +17,7 @@ class ViewActions(DashboardBase):
 
     def _sync_panes(self) -> None:
         """One pane per instance slot: mount new ones in order, drop removed ones, follow new buffers."""
-        instances = self.supervisor.instances()
+        instances = self.formation.instances()
         names = {inst.name for inst in instances}
         for name in [n for n in self.panes if n not in names]:
             self.panes.pop(name).remove()
@@ -45,7 +45,7 @@ class ViewActions(DashboardBase):
 
     def _merge_chosen(self) -> None:
         """The merged view shows the pinned processes when there are any, else every process."""
-        instances = self.supervisor.instances()
+        instances = self.formation.instances()
         chosen = [inst for inst in instances if inst.name in self.pinned]
         self.feed.merge(chosen or instances)
         self.merged_pane.follow_sources()
@@ -69,7 +69,7 @@ class ViewActions(DashboardBase):
             self.empty_pane.update("nothing pinned: p pins the selected process, P shows the pinned ones")
             self.grid.show_panes([self.empty_pane])
         else:
-            desired = self.supervisor.desired.get(self.selected_type, 0)
+            desired = self.formation.desired.get(self.selected_type, 0)
             why = "is scaled to 0" if desired == 0 else "has no instances yet"
             self.empty_pane.update(f"{self.selected_type} {why}: press + to start one")
             self.grid.show_panes([self.empty_pane])
@@ -91,7 +91,7 @@ class ViewActions(DashboardBase):
         if pane is self.merged_pane:
             chosen = [name for name in self.pinned if name in self.panes]
             return f"merged: {', '.join(chosen)}" if chosen else "all processes (merged)"
-        inst = self.supervisor.find(pane.key)
+        inst = self.formation.find(pane.key)
         if inst is None:
             return pane.key
         key = (inst.state, state_words(inst), inst.port)
@@ -119,13 +119,13 @@ class ViewActions(DashboardBase):
         if len(panes) != 1:
             return
         pane = panes[0]
-        inst = self.supervisor.find(pane.key)
+        inst = self.formation.find(pane.key)
         width, height = pane.view.size
         if inst is None or inst.pid is None or width < 10 or height < 2:
             return
         if self._pty_sent.get(inst.name) != (inst.pid, width, height):
             self._pty_sent[inst.name] = (inst.pid, width, height)
-            self.supervisor.resize(inst.name, width, height)
+            self.formation.resize(inst.name, width, height)
 
     def _guess_pty_sizes(self) -> None:
         """Size every process's pty as a lone pane in this terminal, once per process (and per size)."""
@@ -133,13 +133,15 @@ class ViewActions(DashboardBase):
         if width < 12 or height < 4:
             return
         size = (width - 3, height - 2)  # border on both sides, scrollbar; border above and below
-        self.supervisor.options.pty_size = size
-        for inst in self.supervisor.instances():
+        if size != self._default_size:
+            self._default_size = size
+            self.formation.set_default_size(*size)
+        for inst in self.formation.instances():
             if inst.pid is None or (inst.name in self._pty_sent and self._pty_sent[inst.name][0] == inst.pid):
                 continue
             if self._pty_guessed.get(inst.name) != (inst.pid, *size):
                 self._pty_guessed[inst.name] = (inst.pid, *size)
-                self.supervisor.resize(inst.name, *size)
+                self.formation.resize(inst.name, *size)
 
     def action_pin(self) -> None:
         """p: pin the selected process (a type row: all its instances) to the pinned view, or unpin it."""

@@ -119,7 +119,7 @@ def test_each_command_parses_to_its_request() -> None:
     ("message", "code", "words"),
     [
         ({"cmd": "launch"}, p.UNKNOWN_COMMAND, "unknown command 'launch'"),
-        ({"v": 3, "cmd": "status"}, p.UNSUPPORTED_VERSION, "version 2"),
+        ({"v": 4, "cmd": "status"}, p.UNSUPPORTED_VERSION, "version 3"),
         ({"cmd": "status", "colour": 1}, p.BAD_REQUEST, "unknown field 'colour'"),
         ({"cmd": "logs"}, p.BAD_REQUEST, "'name'"),
         ({"cmd": "logs", "name": "w", "lines": -1}, p.BAD_REQUEST, "'lines'"),

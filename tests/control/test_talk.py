@@ -73,9 +73,9 @@ def test_subscribe_streams_partial_and_waiting_events(tmp_path: Path, env: dict[
             if message.get("event") == "input_wait":
                 break
         # The prompt is in the snapshot if it came before we subscribed, else in a partial event.
-        partial_event = {"v": 2, "event": "partial", "name": "ask.1", "text": "name? "}
+        partial_event = {"v": 3, "event": "partial", "name": "ask.1", "text": "name? "}
         assert partial_event in seen or snapshot["instances"][0]["partial"] == "name? "
-        assert seen[-1] == {"v": 2, "event": "input_wait", "name": "ask.1", "waiting": True, "prompt": "name? "}
+        assert seen[-1] == {"v": 3, "event": "input_wait", "name": "ask.1", "waiting": True, "prompt": "name? "}
 
 
 class Session:

@@ -45,10 +45,10 @@ def dashboard_available() -> bool:
         module = importlib.import_module("procdash.ui.app")
     except Exception:
         return False
-    return hasattr(module, "run_dashboard")
+    return hasattr(module, "ProcdashApp")
 
 
-needs_dashboard = pytest.mark.skipif(not dashboard_available(), reason="procdash.ui.app.run_dashboard not importable")
+needs_dashboard = pytest.mark.skipif(not dashboard_available(), reason="procdash.ui.app.ProcdashApp not importable")
 
 
 def procdash_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

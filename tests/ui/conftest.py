@@ -13,6 +13,7 @@ import pytest
 from procdash.core.project import load_project
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.ui.app import ProcdashApp
+from procdash.view.local import LocalFormation
 from tests.helpers import write
 
 MakeApp = Callable[..., ProcdashApp]
@@ -44,6 +45,6 @@ def make_app(tmp_path: Path) -> MakeApp:
         write(tmp_path / "Procfile", procfile)
         project = load_project(procfile=str(tmp_path / "Procfile"), root=None, env=None, formation=formation, port=port)
         supervisor = Supervisor.from_project(project, SupervisorOptions(timeout=timeout, **options))  # type: ignore[arg-type]
-        return ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=stats_interval))
+        return ProcdashApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=stats_interval))
 
     return build

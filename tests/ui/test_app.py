@@ -56,7 +56,7 @@ def cell(app: ProcdashApp, key: str, column: str) -> str:
 async def test_plus_starts_the_next_instance_on_the_next_port(make_app: MakeApp) -> None:
     app = make_app("web: sleep 30\n", port="6000")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "web.1"))
         assert app.table.selected_key == "i:web.1"  # a type with one instance is one row
         assert app.table.row_keys == ["i:web.1"]
@@ -80,7 +80,7 @@ async def test_plus_starts_the_next_instance_on_the_next_port(make_app: MakeApp)
 async def test_minus_stops_the_newest_and_zero_keeps_the_row(make_app: MakeApp) -> None:
     app = make_app("web: sleep 30\n", formation="web=2")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "web.1") and running(sup, "web.2"))
         first, newest = pid_of(sup, "web.1"), pid_of(sup, "web.2")
         await pilot.press("minus")
@@ -102,7 +102,7 @@ async def test_minus_stops_the_newest_and_zero_keeps_the_row(make_app: MakeApp) 
 async def test_r_restarts_the_selected_instance_with_a_new_pid(make_app: MakeApp) -> None:
     app = make_app("web: sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "web.1"))
         old = pid_of(sup, "web.1")
         await pilot.press("down")
@@ -119,7 +119,7 @@ async def test_r_restarts_the_selected_instance_with_a_new_pid(make_app: MakeApp
 async def test_s_stops_and_starts_the_selected_instance(make_app: MakeApp) -> None:
     app = make_app("web: sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "web.1"))
         old = pid_of(sup, "web.1")
         await pilot.press("j", "s")
@@ -134,7 +134,7 @@ async def test_a_crash_shows_with_a_toast_and_R_brings_it_back(make_app: MakeApp
     procfile = "ok: sleep 30\nbad: if [ -f started ]; then sleep 30; else touch started; echo oops; exit 3; fi\n"
     app = make_app(procfile)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: sup.find("bad.1") is not None and sup.find("bad.1").state is State.CRASHED)  # type: ignore[union-attr]
         await wait_until(lambda: cell(app, "i:bad.1", "state") == "crashed (exit 3)")
         assert cell(app, "i:bad.1", "exit") == "3"
@@ -151,7 +151,7 @@ async def test_q_stops_everything_with_progress_and_leaves_no_process(make_app: 
     procfile = "web: sleep 30\nstubborn: trap '' TERM; while :; do sleep 0.1; done\n"
     app = make_app(procfile, formation="web=2")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: all(running(sup, n) for n in ("web.1", "web.2", "stubborn.1")))
         pids = [inst.pid for inst in sup.instances() if inst.pid is not None]
         await pilot.press("q")
@@ -166,7 +166,7 @@ async def test_q_stops_everything_with_progress_and_leaves_no_process(make_app: 
 async def test_second_q_kills_at_once(make_app: MakeApp) -> None:
     app = make_app("stubborn: trap '' TERM; while :; do sleep 0.1; done\n", timeout=60)
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "stubborn.1"))
         pid = pid_of(sup, "stubborn.1")
         await pilot.press("q")
@@ -197,7 +197,7 @@ async def test_merged_view_interleaves_prefixed_lines(make_app: MakeApp) -> None
 async def test_focus_view_and_pane_keys(make_app: MakeApp) -> None:
     app = make_app("talk: printf 'alpha one\\nbeta\\nalpha two\\n'; sleep 30\nother: sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "talk.1") and sup.find("talk.1").log.next_seq >= 3)  # type: ignore[union-attr]
         await pilot.press("enter")
         assert app.mode == "focus" and app.focus_name == "talk.1"
@@ -230,7 +230,7 @@ async def test_focus_view_and_pane_keys(make_app: MakeApp) -> None:
 async def test_focus_view_gives_the_pty_the_pane_size(make_app: MakeApp) -> None:
     app = make_app("tty: sleep 30\nother: sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "tty.1"))
         await pilot.press("enter")
         view = app.panes["tty.1"].view
@@ -249,7 +249,7 @@ async def test_focus_view_gives_the_pty_the_pane_size(make_app: MakeApp) -> None
 async def test_command_palette_scales_a_type_to_n(make_app: MakeApp) -> None:
     app = make_app("web: sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: running(sup, "web.1"))
         await pilot.press("ctrl+p")
         await pilot.press(*[("space" if ch == " " else ch) for ch in "scale web to 3"])

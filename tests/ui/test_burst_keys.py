@@ -26,7 +26,7 @@ def burst(app: ProcdashApp, text: str) -> None:
 async def test_burst_after_slash_goes_into_the_search_prompt(make_app: MakeApp) -> None:
     app = make_app("web: echo ready; exec sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: (i := sup.find("web.1")) is not None and i.state is State.RUNNING)
         pid = sup.find("web.1").pid  # type: ignore[union-attr]
         burst(app, "/rqsa")
@@ -42,7 +42,7 @@ async def test_burst_after_slash_goes_into_the_search_prompt(make_app: MakeApp) 
 async def test_burst_after_backslash_goes_into_the_filter_prompt(make_app: MakeApp) -> None:
     app = make_app("web: echo ready; exec sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: (i := sup.find("web.1")) is not None and i.state is State.RUNNING)
         burst(app, "\\sabc")
         await wait_until(lambda: app.query_one("#prompt-input", Input).value == "sabc")

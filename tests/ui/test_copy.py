@@ -17,7 +17,7 @@ PROCFILE = "web: for i in $(seq 1 60); do echo line-$i; done; exec sleep 30\n"
 
 async def ready(app: ProcdashApp) -> None:
     """web printed its 60 lines into its pane."""
-    await wait_until(lambda: (i := app.supervisor.find("web.1")) is not None and i.state is State.RUNNING)
+    await wait_until(lambda: (i := app.formation.supervisor.find("web.1")) is not None and i.state is State.RUNNING)
     await wait_until(lambda: "web.1" in app.panes and app.panes["web.1"].view.line_count >= 61)
 
 

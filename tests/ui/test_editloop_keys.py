@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from procdash.ui.app import ProcdashApp
+from procdash.view.local import LocalFormation
 from tests.core.test_reload import pid, setup
 from tests.helpers import wait_until, write
 
 
 async def test_s_saves_ctrl_r_reloads_and_the_palette_saves(tmp_path: Path) -> None:
     sup, loop = setup(tmp_path, "web: exec sleep 60\n", "# comment stays\n")
-    app = ProcdashApp(sup, loop.project, argparse.Namespace(stats_interval=0.0), [loop])
+    app = ProcdashApp(LocalFormation(sup, loop.project, [loop]), argparse.Namespace(stats_interval=0.0))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(lambda: pid(sup, "web.1"))
         first = pid(sup, "web.1")

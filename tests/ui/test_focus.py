@@ -19,7 +19,7 @@ def footer_actions(app: ProcdashApp) -> set[str]:
 
 async def started(app: ProcdashApp) -> None:
     """Both processes run and web printed its lines."""
-    sup = app.supervisor
+    sup = app.formation.supervisor
     await wait_until(lambda: all(i.state is State.RUNNING for i in sup.instances()) and len(sup.instances()) == 2)
     await wait_until(lambda: sup.find("web.1").log.next_seq >= 80)  # type: ignore[union-attr]
 

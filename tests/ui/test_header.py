@@ -19,7 +19,7 @@ def header_line(app: object) -> str:
 async def test_totals_survive_ten_types_at_120_columns(make_app: MakeApp) -> None:
     app = make_app(TEN_TYPES, stats_interval=0.2)
     async with app.run_test(size=(120, 30)) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: all(i.state is State.RUNNING for i in sup.instances()) and len(sup.instances()) == 10)
         await wait_until(lambda: app.metrics is not None and app.metrics.snapshot.total.processes == 10)
         app.mark_table_dirty()
@@ -34,7 +34,7 @@ async def test_totals_survive_four_types_at_80_columns(make_app: MakeApp) -> Non
     procfile = "".join(f"long-type-name-{n}: exec sleep 30\n" for n in range(4))
     app = make_app(procfile, stats_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: sum(i.state is State.RUNNING for i in sup.instances()) == 4)
         await wait_until(lambda: app.metrics is not None and app.metrics.snapshot.total.processes == 4)
         app.mark_table_dirty()
@@ -46,7 +46,7 @@ async def test_totals_survive_four_types_at_80_columns(make_app: MakeApp) -> Non
 async def test_while_quitting_the_header_counts_what_is_still_stopping(make_app: MakeApp) -> None:
     app = make_app("stubborn: trap '' TERM; while :; do sleep 0.1; done\n", stats_interval=0.2, timeout=3.0)
     async with app.run_test(size=(100, 30)) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: (i := sup.find("stubborn.1")) is not None and i.state is State.RUNNING)
         await wait_until(lambda: "procs" in header_line(app))
         await pilot.press("q")

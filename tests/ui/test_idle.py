@@ -51,7 +51,7 @@ def columns_in(table: ProcessTable, region: Region) -> set[str]:
 
 async def all_running(app: ProcdashApp, count: int) -> None:
     """Wait until ``count`` instances run and the table shows them."""
-    sup = app.supervisor
+    sup = app.formation.supervisor
     await wait_until(lambda: sum(inst.state is State.RUNNING for inst in sup.instances()) == count)
     await wait_until(lambda: len(app.table.row_keys) == count + 1 and not app.feed.table_dirty)
 
@@ -124,9 +124,9 @@ async def test_the_flush_timer_sleeps_while_nothing_arrives(make_app: MakeApp) -
         start = time.monotonic()
         await wait_until(lambda: time.monotonic() - start > 2.5, timeout=5)
         assert 1 <= len(flushes) <= 2.5 + 2
-        late = app.supervisor.find("late.1")
+        late = app.formation.supervisor.find("late.1")
         assert late is not None
-        app.supervisor.send_input("late.1", b"hello\n")
+        app.formation.supervisor.send_input("late.1", b"hello\n")
         pane = app.panes["late.1"]
         app.mode = "focus"
         app.focus_name = "late.1"

@@ -29,7 +29,7 @@ def partial_shown(app: ProcdashApp, name: str) -> str:
 
 def log_lines(app: ProcdashApp, name: str) -> list[str]:
     """Every complete line of an instance."""
-    inst = app.supervisor.find(name)
+    inst = app.formation.supervisor.find(name)
     assert inst is not None
     return inst.log.tail(1000)
 
@@ -58,7 +58,7 @@ async def test_a_prompt_is_on_screen_before_any_key_and_i_bob_enter_answers_it(m
         await pilot.press("ctrl+right_square_bracket")
         assert app.input_target is None
         assert not app.query(InputBar)
-        assert app.supervisor.find("ask.1").state is State.RUNNING  # type: ignore[union-attr]
+        assert app.formation.supervisor.find("ask.1").state is State.RUNNING  # type: ignore[union-attr]
 
 
 async def test_pdb_answers_and_continues_through_input_mode(make_app: MakeApp) -> None:
@@ -88,14 +88,14 @@ async def test_ctrl_c_in_input_mode_interrupts_the_child_and_procdash_runs_on(
         # The process ended, so input mode ended with a message; the dashboard and the other process run on.
         await wait_until(lambda: app.input_target is None)
         assert app.is_running
-        assert app.supervisor.find("other.1").state is State.RUNNING  # type: ignore[union-attr]
+        assert app.formation.supervisor.find("other.1").state is State.RUNNING  # type: ignore[union-attr]
 
 
 async def test_input_mode_is_refused_for_a_process_that_cannot_take_input(make_app: MakeApp) -> None:
     app = make_app("done: true\n")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(lambda: app.supervisor.find("done.1") is not None)
-        await wait_until(lambda: app.supervisor.find("done.1").state is State.EXITED)  # type: ignore[union-attr]
+        await wait_until(lambda: app.formation.supervisor.find("done.1") is not None)
+        await wait_until(lambda: app.formation.supervisor.find("done.1").state is State.EXITED)  # type: ignore[union-attr]
         await pilot.press("i")  # the one-instance type is one row, already selected
         assert app.input_target is None
 
@@ -143,7 +143,11 @@ async def test_the_palette_offers_typing_into_a_process(make_app: MakeApp) -> No
 async def test_a_wait_pops_up_one_notification(make_app: MakeApp) -> None:
     app = make_app(ASK)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(lambda: app.supervisor.find("ask.1") is not None and app.supervisor.find("ask.1").waiting)  # type: ignore[union-attr]
+        await wait_until(
+            lambda: (
+                app.formation.supervisor.find("ask.1") is not None and app.formation.supervisor.find("ask.1").waiting
+            )
+        )  # type: ignore[union-attr]
         await pilot.pause(0.2)
         titles = [n.title for n in app._notifications]
         assert titles.count("ask.1 is waiting for input") == 1

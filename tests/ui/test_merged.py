@@ -14,7 +14,7 @@ QUIET = "quiet: echo QUIET-LINE; exec sleep 30\n"
 async def test_merged_view_keeps_what_every_buffer_keeps(make_app: MakeApp) -> None:
     app = make_app(QUIET + CHATTY, scrollback=50)
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: (q := sup.find("quiet.1")) is not None and q.log.next_seq >= 1)
         await wait_until(lambda: (c := sup.find("chatty.1")) is not None and c.log.next_seq >= 400)
         await pilot.press("a")
@@ -36,7 +36,7 @@ async def test_merged_view_keeps_what_every_buffer_keeps(make_app: MakeApp) -> N
 async def test_merged_view_drops_lines_only_as_their_buffer_does(make_app: MakeApp) -> None:
     app = make_app(QUIET + "chatty: for i in $(seq 1 3000); do echo chat-$i; done; exec sleep 30\n", scrollback=100)
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await pilot.press("a")
         await wait_until(lambda: (c := sup.find("chatty.1")) is not None and c.log.next_seq >= 3000)
         await wait_until(lambda: all(i.state is State.RUNNING for i in sup.instances()))

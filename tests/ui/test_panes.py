@@ -12,7 +12,7 @@ SIZE = (120, 40)
 
 async def all_running(app: ProcdashApp, count: int) -> None:
     """``count`` instances run."""
-    sup = app.supervisor
+    sup = app.formation.supervisor
     await wait_until(lambda: sum(i.state is State.RUNNING for i in sup.instances()) == count)
 
 

@@ -15,7 +15,7 @@ PROCFILE = "web: printf 'GET /a 200\\nGET /b 500\\nPOST /c 201\\nGET /d 404\\n';
 
 async def ready(app: ProcdashApp) -> None:
     """web printed its four lines and they are in its pane."""
-    await wait_until(lambda: (i := app.supervisor.find("web.1")) is not None and i.state is State.RUNNING)
+    await wait_until(lambda: (i := app.formation.supervisor.find("web.1")) is not None and i.state is State.RUNNING)
     await wait_until(lambda: "web.1" in app.panes and app.panes["web.1"].view.line_count >= 5)
 
 

@@ -14,6 +14,7 @@ from procdash.core.project import load_project
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.ui import settings as store
 from procdash.ui.app import ProcdashApp
+from procdash.view.local import LocalFormation
 from tests.helpers import wait_until, write
 
 
@@ -22,7 +23,7 @@ def app_with_settings(tmp_path: Path, path: Path) -> ProcdashApp:
     write(tmp_path / "Procfile", "web: printf '\\033[31mred\\033[0m\\n'; exec sleep 30\n")
     project = load_project(procfile=str(tmp_path / "Procfile"), root=None, env=None, formation=None, port=None)
     supervisor = Supervisor.from_project(project, SupervisorOptions(timeout=1.0))
-    return ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0), settings_path=path)
+    return ProcdashApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=0), settings_path=path)
 
 
 async def test_child_ansi_colours_are_left_to_the_terminal_palette(tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ async def test_settings_are_applied_and_written_back(tmp_path: Path) -> None:
     path.write_text(json.dumps({"theme": "textual-light", "wrap": True, "timestamps": True, "sort": "name"}))
     app = app_with_settings(tmp_path, path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: (i := app.supervisor.find("web.1")) is not None and i.state is State.RUNNING)
+        await wait_until(lambda: (i := app.formation.supervisor.find("web.1")) is not None and i.state is State.RUNNING)
         await wait_until(lambda: "web.1" in app.panes)
         assert app.theme == "textual-light"
         assert app.timestamps and app.panes["web.1"].view.timestamps and app.panes["web.1"].view.wrap

@@ -17,7 +17,7 @@ SIZE = (100, 30)
 
 def running(app: ProcdashApp, name: str) -> bool:
     """Whether an instance runs."""
-    inst = app.supervisor.find(name)
+    inst = app.formation.supervisor.find(name)
     return inst is not None and inst.state is State.RUNNING
 
 
@@ -34,7 +34,7 @@ async def test_search_count_follows_new_lines(make_app: MakeApp) -> None:
         await wait_until(lambda: "ERROR one" in "".join(pane_text(app, "web.1")))
         await pilot.press("slash", *"error", "enter")
         assert "1/1" in app.panes["web.1"].flags() or "1 match" in app.panes["web.1"].flags()
-        await wait_until(lambda: app.supervisor.find("web.1").log.next_seq >= 3)  # type: ignore[union-attr]
+        await wait_until(lambda: app.formation.supervisor.find("web.1").log.next_seq >= 3)  # type: ignore[union-attr]
         await wait_until(lambda: "/3" in app.panes["web.1"].flags() or "3 matches" in app.panes["web.1"].flags())
 
 
@@ -45,7 +45,7 @@ async def test_scale_to_zero_and_back_keeps_the_lines_with_a_separator(make_app:
         await wait_until(lambda: any("run-" in t for t in pane_text(app, "web.1")))
         first = next(t for t in pane_text(app, "web.1") if "run-" in t)
         await pilot.press("minus")
-        await wait_until(lambda: app.supervisor.find("web.1") is None)
+        await wait_until(lambda: app.formation.supervisor.find("web.1") is None)
         await pilot.press("plus")
         await wait_until(lambda: running(app, "web.1"))
         await wait_until(lambda: sum("run-" in t for t in pane_text(app, "web.1")) == 2)
@@ -61,8 +61,8 @@ async def test_restart_draws_a_separator_and_the_start_and_exit_lines(make_app: 
         text = pane_text(app, "job.1")
         assert any("job.1 started (pid" in t for t in text)
         assert any("job.1 exited with code 3" in t for t in text)
-        assert app.supervisor.find("job.1").log.slice(0, 100).count("working") >= 1  # type: ignore[union-attr]
-        assert not any("started" in line for line in app.supervisor.find("job.1").log.slice(0, 100))  # type: ignore[union-attr]
+        assert app.formation.supervisor.find("job.1").log.slice(0, 100).count("working") >= 1  # type: ignore[union-attr]
+        assert not any("started" in line for line in app.formation.supervisor.find("job.1").log.slice(0, 100))  # type: ignore[union-attr]
 
 
 async def test_a_new_slot_does_not_inherit_the_cpu_history_of_an_old_one(make_app: MakeApp) -> None:
@@ -71,7 +71,7 @@ async def test_a_new_slot_does_not_inherit_the_cpu_history_of_an_old_one(make_ap
         await wait_until(lambda: running(app, "busy.1"))
         await wait_until(lambda: app.sampler is not None and len(app.sampler.history("busy.1")) >= 5)
         await pilot.press("minus")
-        await wait_until(lambda: app.supervisor.find("busy.1") is None)
+        await wait_until(lambda: app.formation.supervisor.find("busy.1") is None)
         await pilot.pause()
         app.flush()
         assert app.sampler is not None and app.sampler.history("busy.1") == []
@@ -98,7 +98,7 @@ async def test_a_pane_never_shown_gets_the_terminal_sized_pty(make_app: MakeApp)
         await wait_until(lambda: running(app, "hidden.1"))
 
         def size() -> tuple[int, int]:
-            inst = app.supervisor.find("hidden.1")
+            inst = app.formation.supervisor.find("hidden.1")
             assert inst is not None and inst.child is not None
             rows, columns, _, _ = struct.unpack(
                 "HHHH", fcntl.ioctl(inst.child.anchor_fd, termios.TIOCGWINSZ, b"\0" * 8)

@@ -12,6 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from procdash.ui.app import ProcdashApp
+from procdash.view.local import LocalFormation
 from tests.ui.fakes import FakeSupervisor, fake_metrics, fake_project
 
 SnapCompare = Callable[..., bool]
@@ -19,7 +20,7 @@ SnapCompare = Callable[..., bool]
 
 def fake_app() -> ProcdashApp:
     """The dashboard over the made-up formation, without sampling."""
-    return ProcdashApp(FakeSupervisor(), fake_project(), argparse.Namespace(stats_interval=0))
+    return ProcdashApp(LocalFormation(FakeSupervisor(), fake_project()), argparse.Namespace(stats_interval=0))
 
 
 def select(key: str | None = None) -> Callable[[Pilot[Any]], Any]:
@@ -83,7 +84,7 @@ def test_restart_separator_and_lifecycle_lines(snap_compare: SnapCompare) -> Non
         app.feed.note("cron.1", "cron.1 exited with code 1")
         app.feed.note("cron.1", "── restarted · exit 1 · 21:02:11 ──")
         app.feed.note("cron.1", "cron.1 started (pid 41009, port 5300)")
-        cron = app.supervisor.find("cron.1")
+        cron = app.formation.supervisor.find("cron.1")
         assert cron is not None
         cron.log.extend(["cron: cannot read schedule.yml"])
         app.feed.dirty_logs.add("cron.1")

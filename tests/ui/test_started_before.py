@@ -19,6 +19,7 @@ from procdash.core.project import load_project
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.ui.app import ProcdashApp
 from procdash.ui.screens.quitting import QuitScreen
+from procdash.view.local import LocalFormation
 from tests.helpers import wait_until, write
 
 SIZE = (100, 30)
@@ -44,7 +45,7 @@ async def test_the_app_takes_over_every_event_fired_before_it_was_mounted(tmp_pa
     assert quick is not None
     await wait_until(lambda: quick.state is State.CRASHED)  # started, printed, crashed: all before the app
     pids = {inst.name: inst.pid for inst in supervisor.instances()}
-    app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.0), backlog=backlog)
+    app = ProcdashApp(LocalFormation(supervisor, project, backlog=backlog), argparse.Namespace(stats_interval=0.0))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         # Not started a second time: the same processes, and the crashed one was not restarted.
@@ -77,7 +78,7 @@ async def test_a_signal_before_the_app_was_up_quits_it_gracefully(tmp_path: Path
     assert slow is not None
     await wait_until(lambda: slow.state is State.RUNNING)
     backlog.signals.append(signal.SIGTERM)  # what procdash start's early handler records
-    app = ProcdashApp(supervisor, project, argparse.Namespace(stats_interval=0.0), backlog=backlog)
+    app = ProcdashApp(LocalFormation(supervisor, project, backlog=backlog), argparse.Namespace(stats_interval=0.0))
     async with app.run_test(size=SIZE):
         await wait_until(lambda: isinstance(app.screen, QuitScreen) or app.return_code is not None)
         await wait_until(lambda: app.return_code == 0, timeout=15)

@@ -20,7 +20,7 @@ STUBBORN = (
 async def test_the_quit_dialog_counts_down_to_the_kill(make_app: MakeApp) -> None:
     app = make_app(STUBBORN, timeout=2.0)
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: sup.find("stubborn.1") is not None and "ready" in sup.find("stubborn.1").log.tail(1))  # type: ignore[union-attr]
         await pilot.press("q")
         assert isinstance(app.screen, QuitScreen)
@@ -40,7 +40,7 @@ async def test_the_quit_dialog_counts_down_to_the_kill(make_app: MakeApp) -> Non
 async def test_a_restarted_instance_shows_its_previous_exit_as_history(make_app: MakeApp) -> None:
     app = make_app("web: sleep 30\n")
     async with app.run_test(size=SIZE) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: sup.find("web.1") is not None and sup.find("web.1").state is State.RUNNING)  # type: ignore[union-attr]
         first = sup.find("web.1").pid  # type: ignore[union-attr]
         await pilot.press("r")  # web.1 is the only row

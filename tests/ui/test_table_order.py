@@ -20,7 +20,7 @@ def keys(app: ProcdashApp) -> list[str]:
 async def test_shift_letters_sort_and_ctrl_f_filters(make_app: MakeApp) -> None:
     app = make_app(PROCFILE, stats_interval=0.2)
     async with app.run_test(size=(120, 30)) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: sum(i.state is State.RUNNING for i in sup.instances()) == 3)
         await wait_until(lambda: (i := sup.find("fails.1")) is not None and i.state is State.CRASHED)
         await wait_until(
@@ -46,7 +46,7 @@ async def test_shift_letters_sort_and_ctrl_f_filters(make_app: MakeApp) -> None:
 async def test_spare_width_shows_the_command_and_when_the_last_exit_was(make_app: MakeApp) -> None:
     app = make_app("once: echo hi; exit 2\nweb: exec sleep 30\n")
     async with app.run_test(size=(170, 30)):
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(lambda: (i := sup.find("once.1")) is not None and i.state is State.CRASHED)
         await wait_until(lambda: [c.key for c in app.table.columns][-2:] == ["exited", "command"])
         await wait_until(lambda: re.fullmatch(r"\d\d:\d\d:\d\d", app.table.get_cell("i:once.1", "exited").plain))

@@ -14,7 +14,7 @@ STAMP = re.compile(r"^(\d\d:\d\d:\d\d) ")
 async def test_t_shows_each_lines_own_arrival_time(make_app: MakeApp) -> None:
     app = make_app("web: echo early; sleep 1.2; echo late; exec sleep 30\n")
     async with app.run_test(size=(100, 30)) as pilot:
-        sup = app.supervisor
+        sup = app.formation.supervisor
         await wait_until(
             lambda: (i := sup.find("web.1")) is not None and i.log.next_seq >= 2 and i.state is State.RUNNING
         )

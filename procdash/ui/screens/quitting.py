@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 
-from procdash.core.supervisor import Supervisor
 from procdash.core.wording import stop_progress
 from procdash.ui import formatting as fmt
+from procdash.view.formation import FormationView
 
 REFRESH = 0.1
 
@@ -25,10 +25,10 @@ class QuitScreen(ModalScreen[None]):
         Binding("q,ctrl+c,ctrl+q", "app.kill_now", "Kill now", priority=True),
     ]
 
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, formation: FormationView) -> None:
         super().__init__()
-        self.supervisor = supervisor
-        self.total = max(1, sum(1 for inst in supervisor.instances() if inst.alive))
+        self.formation = formation
+        self.total = max(1, sum(1 for inst in formation.instances() if inst.alive))
         self.killing = False
 
     def compose(self) -> ComposeResult:
@@ -52,14 +52,14 @@ class QuitScreen(ModalScreen[None]):
 
     def _headline(self) -> str:
         """What is happening, in words."""
-        timeout = self.supervisor.options.timeout
+        timeout = self.formation.stop_timeout
         if self.killing:
             return "killing every process (SIGKILL)..."
         return f"stopping {self.total} process(es): SIGTERM, then SIGKILL after {timeout:g}s..."
 
     def update_progress(self) -> None:
         """Show which processes are still alive and how many have stopped."""
-        alive = [inst for inst in self.supervisor.instances() if inst.alive]
+        alive = [inst for inst in self.formation.instances() if inst.alive]
         self.query_one("#quit-headline", Label).update(self._headline())
         self.query_one("#quit-progress", ProgressBar).update(progress=max(0, self.total - len(alive)))
         lines = Text()
@@ -67,7 +67,7 @@ class QuitScreen(ModalScreen[None]):
             if lines:
                 lines.append("\n")
             lines.append(f"{inst.name:<16}", style=fmt.type_color(inst.type_index))
-            progress = stop_progress(inst, self.supervisor.options.timeout)
+            progress = stop_progress(inst, self.formation.stop_timeout)
             lines.append_text(fmt.state_text(inst) if progress is None else Text(progress, style="yellow"))
             if inst.pid:
                 lines.append(f"  pid {inst.pid}", style="dim")

@@ -9,9 +9,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from procdash.core.instance import State
-from procdash.core.supervisor import Supervisor
 from procdash.ui import formatting as fmt
 from procdash.ui.metrics import Metrics
+from procdash.view.formation import FormationView
 
 
 def display_path(path: Path) -> str:
@@ -23,7 +23,7 @@ def display_path(path: Path) -> str:
 
 
 def header_text(
-    procfile: str, supervisor: Supervisor, metrics: Metrics | None, width: int = 0, *, quitting: bool = False
+    procfile: str, formation: FormationView, metrics: Metrics | None, width: int = 0, *, quitting: bool = False
 ) -> Text:
     """Everything the header shows, as one line fitting ``width`` cells (0: no limit).
 
@@ -33,7 +33,7 @@ def header_text(
     totals = Text()
     if quitting:
         # The sampler no longer sees a process that is being reaped: count what the quit dialog lists.
-        stopping = sum(1 for inst in supervisor.instances() if inst.alive)
+        stopping = sum(1 for inst in formation.instances() if inst.alive)
         totals.append(f"  quitting · {stopping} stopping", style="bold yellow")
     elif metrics is not None:
         total = metrics.snapshot.total
@@ -48,7 +48,7 @@ def header_text(
         path = f" …{procfile[-max(8, room // 3 - 3) :]} "
     text.append(path, style="dim")
     room -= len(path)
-    summary = formation_text(supervisor)
+    summary = formation_text(formation)
     if summary.cell_len > room:
         summary.truncate(max(1, room), overflow="ellipsis")
     text.append_text(summary)
@@ -56,14 +56,14 @@ def header_text(
     return text
 
 
-def formation_text(supervisor: Supervisor) -> Text:
+def formation_text(formation: FormationView) -> Text:
     """Every type with its count; a finished one-off task reads "done" (dim), not a missing instance."""
     text = Text(style="bold")
-    for index, t in enumerate(supervisor.types):
+    for index, t in enumerate(formation.types):
         if index:
             text.append(" · ")
-        slots = supervisor.slots[t.name]
-        want = supervisor.desired[t.name]
+        slots = formation.slots[t.name]
+        want = formation.desired[t.name]
         have = sum(1 for inst in slots if inst.state is State.RUNNING)
         if fmt.all_done(slots, want):
             text.append(f"{t.name} done", style="dim")

@@ -1,0 +1,5 @@
+"""Fixtures for serve tests: the control tests' private runtime directory."""
+
+from tests.control.conftest import env
+
+__all__ = ["env"]
