@@ -14,6 +14,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.timer import Timer
 from textual.widgets import Footer
 
@@ -22,6 +23,7 @@ from procdash.core.instance import LIVE_STATES, State
 from procdash.core.stats import StatsSampler, Usage
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
+from procdash.ui.driver import quiet_driver
 from procdash.ui.editloop_actions import EditLoopActions
 from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
@@ -112,6 +114,10 @@ class ProcdashApp(
         self._flush_paused = False
         self.init_input_mode(getattr(args, "detach_key", None))
         self.label_quit_keys()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, with an input thread that sleeps while nothing is typed."""
+        return quiet_driver(super().get_driver_class())
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 

@@ -256,3 +256,20 @@ def test_format_bytes_picks_a_readable_unit() -> None:
     assert format_bytes(41_234_567) == "41.2MB"
     assert format_bytes(1_300_000_000) == "1.30GB"
     assert format_bytes(2_000) == "2kB"
+
+
+@pytest.mark.skipif(not HAS_PROCFS, reason="the /proc scan is Linux's")
+def test_sampling_through_proc_never_imports_psutil(tmp_path: Path) -> None:
+    # psutil costs the dashboard about a megabyte of memory; on Linux the /proc scan does without it.
+    code = (
+        "import subprocess, sys\n"
+        "from procdash.core.stats import StatsSampler\n"
+        "child = subprocess.Popen(['sleep', '5'])\n"
+        "sampler = StatsSampler()\n"
+        "sampler.sample({'s.1': child.pid})\n"
+        "print(sampler.sample({'s.1': child.pid}).instances['s.1'].processes)\n"
+        "child.kill(); child.wait()\n"
+        "print('psutil' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert result.stdout.split() == ["1", "False"], result.stderr

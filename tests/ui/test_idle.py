@@ -1,0 +1,135 @@
+"""An idle dashboard does no more than what changed: one cell repainted per changed value, no flush without news."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.geometry import Region
+
+from procdash.core.instance import State
+from procdash.ui import rows as tablerows
+from procdash.ui.app import ProcdashApp
+from procdash.ui.widgets.process_table import HEADER_LINES, ProcessTable
+from tests.helpers import wait_until
+from tests.ui.conftest import MakeApp
+
+SLEEPERS = "web: exec sleep 30\n"
+# Columns a formation of sleepers may change on its own: time passes, the sampler reads CPU and memory.
+MOVING = {"uptime", "cpu", "mem", "spark"}
+
+
+class Spy:
+    """Records the regions a widget asks to repaint and how many cells its rows re-render."""
+
+    def __init__(self, table: ProcessTable) -> None:
+        self.regions: list[Region] = []
+        self.cells = 0
+        refresh, padded = table.refresh, table._padded_cell
+
+        def record_refresh(*regions: Region, **kwargs: bool) -> object:
+            self.regions.extend(regions or [Region(0, 0, table.size.width, table.size.height)])
+            return refresh(*regions, **kwargs)
+
+        def record_cell(cell: Text, column: tablerows.Column) -> object:
+            self.cells += 1
+            return padded(cell, column)
+
+        table.refresh = record_refresh  # type: ignore[method-assign]
+        table._padded_cell = record_cell  # type: ignore[method-assign]
+
+    def clear(self) -> None:
+        """Forget what was recorded so far."""
+        self.regions.clear()
+        self.cells = 0
+
+
+def columns_in(table: ProcessTable, region: Region) -> set[str]:
+    """The keys of the columns a repainted region covers."""
+    return {key for key, (x, width) in table._spans.items() if x < region.right and region.x < x + width}
+
+
+async def all_running(app: ProcdashApp, count: int) -> None:
+    """Wait until ``count`` instances run and the table shows them."""
+    sup = app.formation.supervisor
+    await wait_until(lambda: sum(inst.state is State.RUNNING for inst in sup.instances()) == count)
+    await wait_until(lambda: len(app.table.row_keys) == count + 1 and not app.feed.table_dirty)
+
+
+async def test_one_changed_value_repaints_one_cell(make_app: MakeApp) -> None:
+    app = make_app(SLEEPERS, formation="web=3")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await all_running(app, 3)
+        table = app.table
+        await pilot.pause()
+        spy = Spy(table)
+        rows = [(key, dict(cells)) for key, cells in ((key, table._cells[key]) for key in table.row_keys)]
+        rows[2][1]["cpu"] = Text("12.5%", justify="right")
+        table.sync(table.columns, rows)
+        assert len(spy.regions) == 1
+        (region,) = spy.regions
+        assert region.height == 1 and region.y == 2 + HEADER_LINES
+        assert columns_in(table, region) == {"cpu"}
+        await pilot.pause()
+        assert spy.cells == 1  # the other cells of the row come from the cache
+        assert table.get_cell("i:web.2", "cpu").plain == "12.5%"
+        spy.clear()
+        table.sync(table.columns, rows)  # the same again: nothing to repaint
+        await pilot.pause()
+        assert spy.regions == [] and spy.cells == 0
+
+
+async def test_sampler_ticks_repaint_only_the_moving_cells(make_app: MakeApp) -> None:
+    app = make_app(SLEEPERS, formation="web=5", stats_interval=0.2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await all_running(app, 5)
+        await wait_until(lambda: app.metrics is not None)
+        await pilot.pause()
+        spy = Spy(app.table)
+        first = app.metrics
+        # Several sampler ticks and at least one uptime second go by.
+        await wait_until(lambda: app.metrics is not first and spy.regions, timeout=10)
+        samples = 0
+        while samples < 5:
+            seen = app.metrics
+            await wait_until(lambda seen=seen: app.metrics is not seen)  # type: ignore[misc]
+            samples += 1
+        await pilot.pause()
+        assert spy.regions, "uptimes moved, so some cells were repainted"
+        for region in spy.regions:
+            assert region.height == 1, region
+            assert columns_in(app.table, region) <= MOVING, region
+        # Each repainted line re-rendered only its changed cells, never its other, unchanged ones.
+        lines = {region.y for region in spy.regions}
+        assert spy.cells <= len(spy.regions) * len(MOVING) + len(lines)
+
+
+async def test_the_flush_timer_sleeps_while_nothing_arrives(make_app: MakeApp) -> None:
+    app = make_app("web: exec sleep 30\nlate: read line; echo got $line; exec sleep 30\n", formation="web=2,late=1")
+    async with app.run_test(size=(120, 30)):
+        await all_running(app, 3)
+        await wait_until(lambda: app._flush_paused)
+        timer = app._flush_timer
+        assert timer is not None and not timer._active.is_set()
+        flushes: list[float] = []
+        flush = app._flush_engine_state
+
+        def counted() -> None:
+            flushes.append(0.0)
+            flush()
+
+        app._flush_engine_state = counted  # type: ignore[method-assign]
+        # Without a sampler each second's tick moves the uptimes: one flush for it, none in between
+        # (a timer left running would flush 25 times a second).
+        start = time.monotonic()
+        await wait_until(lambda: time.monotonic() - start > 2.5, timeout=5)
+        assert 1 <= len(flushes) <= 2.5 + 2
+        late = app.formation.supervisor.find("late.1")
+        assert late is not None
+        app.formation.supervisor.send_input("late.1", b"hello\n")
+        pane = app.panes["late.1"]
+        app.mode = "focus"
+        app.focus_name = "late.1"
+        app.layout_panes()
+        await wait_until(lambda: "got hello" in pane.view.all_text())
+        await wait_until(lambda: app._flush_paused and not timer._active.is_set())
