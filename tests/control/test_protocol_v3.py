@@ -82,10 +82,11 @@ def test_send_keys_pastes_and_checks(env: dict[str, str]) -> None:
 
 
 def test_resize_sizes_one_pty_or_the_next_ones(env: dict[str, str]) -> None:
-    procfile = {"web": "trap 'stty size' WINCH; while :; do sleep 0.05; done"}
+    # "armed" says the trap is set: a WINCH before that is ignored by the shell and never answered.
+    procfile = {"web": "trap 'stty size' WINCH; echo armed; while :; do sleep 0.05; done"}
 
     async def body(sup: Supervisor, server: ControlServer) -> None:
-        await wait_until(lambda: sup.find("web.1").state is State.RUNNING)  # type: ignore[union-attr]
+        await wait_until(lambda: "armed" in sup.find("web.1").log.tail(3))  # type: ignore[union-attr]
         client = await Client.open(server)
         assert (await client.call(p.request("resize", name="web.1", columns=77, rows=22)))["ok"]
         await wait_until(lambda: "22 77" in sup.find("web.1").log.tail(3))  # type: ignore[union-attr]

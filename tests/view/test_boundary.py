@@ -12,8 +12,8 @@ import procdash.ui
 import procdash.view
 
 UI = Path(procdash.ui.__file__).parent
-# Only these build a view for the app (the composition roots); every other ui/ module gets one handed in.
-ROOTS = {"app.py", "attach.py"}
+# Only attach builds a view inside ui/ (procdash.start builds the local one); every other module gets one handed in.
+ROOTS = {"attach.py"}
 FORBIDDEN = ("procdash.core.supervisor", "procdash.control", "procdash.view.local", "procdash.view.remote")
 
 
