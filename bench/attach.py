@@ -28,30 +28,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _flood import RATE_EACH, SCROLLBACK, SPEW, STREAM_SECONDS, WRITERS
 from _procs import clean_env, stop_process
 from _util import median, rate, ratio, seconds, table, verdict
 
-WRITERS = 4
-RATE_EACH = 12_500  # lines/s per writer; 4 make 50k lines/s
-STREAM_SECONDS = 5.0
-SCROLLBACK = 10_000
 KEYS = 40
 SIZE = (160, 50)
 TARGET_RATE = 50_000
-
-SPEW = r"""
-import sys, time
-rate, secs, name = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3].encode()
-total, step, out = int(rate * secs), max(1, rate // 200), sys.stdout.buffer
-pad, n, start = b"x" * 56, 0, time.monotonic()
-while n < total:
-    due = min(total, int((time.monotonic() - start) * rate) + step)
-    if due > n:
-        out.write(b"".join(b"%s %08d %s\n" % (name, i, pad) for i in range(n, due)))
-        out.flush()
-        n = due
-    time.sleep(0.002)
-"""
 PROCFILE = f"web: exec sleep 600\nspew: exec {sys.executable} -u spew.py {RATE_EACH} {STREAM_SECONDS} $PS\n"
 
 

@@ -13,11 +13,9 @@ import contextlib
 import importlib
 import importlib.util
 import os
-import select
 import signal
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from procdash import editloop
 from procdash.cli import apply_settings, project_from, quiet_types, use_color
@@ -25,6 +23,7 @@ from procdash.core.backlog import Backlog
 from procdash.core.project import Project
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.headless import Service, run_headless, stdout_is_terminal
+from procdash.term.hangup import backstop_terminal_loss
 
 # What stops the dashboard gracefully; before the app is up they are kept in the Backlog.
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -56,7 +55,8 @@ def run_start(args: argparse.Namespace) -> int:
     services = start_services(args, project, dashboard=dashboard) + loop_services
     editloop.connect(services)
     if dashboard:
-        finished = _backstop_terminal_loss(supervisor, grace=args.timeout + 3.0)
+        # Past the grace, kill every group and leave the rest to the pty hangup and the guardian.
+        finished = backstop_terminal_loss(args.timeout + 3.0, supervisor.kill_all)
         try:
             return asyncio.run(run_dashboard(supervisor, project, args, services))
         finally:
@@ -136,28 +136,3 @@ def start_services(args: argparse.Namespace, project: Project, *, dashboard: boo
         if control is not None:
             control.usage = lambda: reporter.latest.instances if reporter.latest is not None else None
     return services
-
-
-def _backstop_terminal_loss(supervisor: Supervisor, *, grace: float) -> Callable[[], None]:
-    """Dashboard only: if the terminal hangs up and the UI has not finished ``grace`` s later, kill and exit.
-
-    Textual's output thread dies on the EIO a closed terminal gives, and the UI thread then blocks for
-    good on its full queue, so the formation would outlive the terminal. Killing every group and exiting
-    hands whatever is left to the pty hangup and the guardian, as when procdash itself is killed.
-    Returns the function to call once the dashboard has returned normally.
-    """
-    done = threading.Event()
-
-    def watch() -> None:
-        poller = select.poll()
-        for fd in (0, 1):
-            poller.register(fd, 0)  # no events asked for: only hangup and error conditions wake us
-        gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
-        while not any(event & gone for _, event in poller.poll()):
-            pass
-        if not done.wait(grace):
-            supervisor.kill_all()
-            os._exit(128 + signal.SIGHUP)
-
-    threading.Thread(target=watch, name="procdash-hangup", daemon=True).start()
-    return done.set

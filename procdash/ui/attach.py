@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
-import select
-import signal
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +11,7 @@ from procdash.control import protocol as p
 from procdash.control.client import ConnectionLost, ControlClient, NotRunning, ServerError
 from procdash.control.connect import DEFAULT_DETACH, detach_key
 from procdash.core.errors import ConfigError
+from procdash.term.hangup import backstop_terminal_loss
 
 CHECK_TIMEOUT = 5.0
 NEEDED_PROTOCOL = 3  # resize, send keys, logs since and usage events
@@ -77,29 +73,6 @@ def check_server(path: Path) -> dict[str, Any]:
     return dict(server)
 
 
-def _backstop_terminal_loss(grace: float = HANGUP_GRACE) -> Callable[[], None]:
-    """If the terminal (or a browser tab's pipes) goes away and the app has not ended ``grace`` s later, exit.
-
-    Textual's output thread dies on the error a closed terminal gives and the app would wait for ever;
-    an attached view owns no process, so leaving is all there is to do. Returns the function to call
-    once the app has returned normally.
-    """
-    done = threading.Event()
-
-    def watch() -> None:
-        poller = select.poll()
-        for fd in (0, 1):
-            poller.register(fd, 0)  # no events asked for: only hangup and error conditions wake us
-        gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
-        while not any(event & gone for _, event in poller.poll()):
-            pass
-        if not done.wait(grace):
-            os._exit(128 + signal.SIGHUP)
-
-    threading.Thread(target=watch, name="procdash-attach-hangup", daemon=True).start()
-    return done.set
-
-
 def run(args: argparse.Namespace) -> int:
     """Attach until the person leaves (0), procdash ends (0, said on stderr) or the view fails (1)."""
     from procdash.control.command import socket_for
@@ -118,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     formation = RemoteFormation(path, server, usage_interval=args.stats_interval)
     app = ProcdashApp(formation, args, handle_signals=True, settings_path=settings.default_path())
-    finished = _backstop_terminal_loss()
+    finished = backstop_terminal_loss(HANGUP_GRACE)  # a view owns no process: leaving is all there is to do
     try:
         app.run()
     finally:
