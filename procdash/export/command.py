@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from procdash.cli import positive_float
 from procdash.core.errors import ConfigError
 from procdash.core.project import load_project
 from procdash.core.supervisor import RESTART_POLICIES
@@ -39,17 +40,6 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def seconds(text: str) -> float:
-    """A non-negative, finite number of seconds for -t."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a non-negative number of seconds, got {text!r}")
-    return value
-
-
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
 ) -> None:
@@ -72,7 +62,7 @@ def add_parser(
     parser.add_argument("-u", "--user", help="user the processes run as")
     parser.add_argument("-l", "--log", help="directory for log files (systemd, supervisord)")
     parser.add_argument(
-        "-t", "--timeout", type=seconds, default=None, help="seconds between SIGTERM and SIGKILL (default 5)"
+        "-t", "--timeout", type=positive_float, default=None, help="seconds between SIGTERM and SIGKILL (default 5)"
     )
     parser.add_argument("--restart", choices=RESTART_POLICIES, default=None, help="restart policy (default: always)")
     parser.add_argument("--image", help="container image (required for kubernetes; compose builds . without it)")

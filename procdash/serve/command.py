@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from procdash.cli import positive_float
 from procdash.core.options import RESTART_POLICIES
 from procdash.serve.address import DEFAULT_HOST, DEFAULT_PORT, host_text, port_number
 
@@ -13,17 +14,6 @@ Serve the dashboard in a browser. It runs the formation as `procdash start --hea
 on this terminal), or, when a procdash already runs for this Procfile, serves that one. Every browser
 tab is a `procdash attach` to the same formation. The printed URL carries a random token; without it,
 or from another site, or under another host name, the server refuses."""
-
-
-def positive_seconds(text: str) -> float:
-    """A non-negative, finite number of seconds (for -t)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a non-negative number of seconds, got {text!r}")
-    return value
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -56,7 +46,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     serve.add_argument(
         "-t",
         "--timeout",
-        type=positive_seconds,
+        type=positive_float,
         default=None,
         help="seconds between SIGTERM and SIGKILL when stopping (default 5)",
     )
