@@ -273,16 +273,16 @@ def cmd_version(args: argparse.Namespace) -> int:
     return 0
 
 
-def project_from(args: argparse.Namespace, only: Sequence[str] = ()) -> Project:
+def project_from(args: argparse.Namespace, only: Sequence[str] = (), *, port_option: str = "port") -> Project:
     """Load the formation the shared options describe: -m with Foreman's meaning, -c with honcho's, over
-    Procfile.toml and .foreman."""
+    Procfile.toml and .foreman (``port_option`` names where the base port is, ``-p`` being serve's too)."""
     return load_project(
         procfile=args.procfile,
         root=args.root,
         env=args.env,
         formation=args.formation if args.formation is not None else args.concurrency,
         formation_flag="-m" if args.formation is not None else "-c",
-        port=args.port,
+        port=getattr(args, port_option),
         only=only,
         options_file=args.options,
         foreman_dir=Path.cwd(),

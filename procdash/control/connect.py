@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from procdash.cli import detach_key
 from procdash.control import frames as fr
 from procdash.control import protocol as p
 from procdash.control.client import NotRunning
@@ -21,15 +22,6 @@ from procdash.term.raw import on_resize, raw_terminal, split_at_detach, terminal
 DEFAULT_DETACH = "ctrl+]"
 EXIT_FAILED = 1
 HANDSHAKE_TIMEOUT = 5.0
-
-
-def detach_key(text: str) -> str:
-    """argparse type for --detach-key: a key procdash can tell apart from what programs need."""
-    try:
-        parse_key_spec(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from procdash.cli import project_from
 from procdash.core.errors import ConfigError
-from procdash.core.project import Project, load_project
+from procdash.core.project import Project
 from procdash.serve.address import Address, bind
 from procdash.serve.formation import PROCDASH, Formation, FormationEnded, Owned, Running, answers, running_socket
 from procdash.serve.guard import Guard, new_token
@@ -93,17 +94,7 @@ def start_args(args: argparse.Namespace) -> list[str]:
 
 def load(args: argparse.Namespace) -> Project:
     """The project, read as ``start`` reads it, so bad input is one line here before anything runs."""
-    return load_project(
-        procfile=args.procfile,
-        root=args.root,
-        env=args.env,
-        formation=args.formation if args.formation is not None else args.concurrency,
-        formation_flag="-m" if args.formation is not None else "-c",
-        port=args.base_port,
-        only=args.types,
-        options_file=args.options,
-        foreman_dir=Path.cwd(),
-    )
+    return project_from(args, args.types, port_option="base_port")
 
 
 def serve(args: argparse.Namespace) -> int:

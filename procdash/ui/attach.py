@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from procdash.cli import detach_key
 from procdash.control import protocol as p
 from procdash.control.client import ConnectionLost, ControlClient, NotRunning, ServerError
-from procdash.control.connect import DEFAULT_DETACH, detach_key
+from procdash.control.connect import DEFAULT_DETACH
 from procdash.core.errors import ConfigError
 from procdash.term.hangup import backstop_terminal_loss
 
