@@ -55,3 +55,12 @@ def run_supervisor(
 
     asyncio.run(main())
     return seen
+
+
+async def environ_after_exec(pid: int, program: str, timeout: float = 5.0) -> dict[str, str]:
+    """A process's environment, read once it runs ``program``: a read that spans an exec can mix two."""
+    comm = Path(f"/proc/{pid}/comm")
+    await wait_until(lambda: comm.read_text().strip() == program, timeout=timeout)
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {key.decode(): value.decode() for key, value in pairs}

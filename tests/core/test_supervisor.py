@@ -15,7 +15,7 @@ from procdash.core import events as ev
 from procdash.core.instance import State
 from procdash.core.procfile import ProcessType
 from procdash.core.supervisor import Supervisor, SupervisorOptions
-from tests.helpers import run_supervisor, wait_until
+from tests.helpers import environ_after_exec, run_supervisor, wait_until
 
 
 def make(
@@ -59,9 +59,7 @@ def test_scale_up_and_down_keeps_foreman_ports(tmp_path: Path) -> None:
         await wait_until(lambda: running(sup, "web.3"))
         web3 = sup.find("web.3")
         assert web3 is not None and web3.pid is not None
-        # /proc shows the new environment once exec has completed in the child.
-        await wait_until(lambda: "PS" in environ_of(web3.pid), timeout=5)  # type: ignore[arg-type]
-        env = environ_of(web3.pid)
+        env = await environ_after_exec(web3.pid, "sleep")
         assert (env["PORT"], env["PS"], env["FROM_DOTENV"]) == ("5002", "web.3", "yes")
         assert [i.name for i in sup.instances()] == ["web.1", "web.2", "web.3", "worker.1"]
         pid3 = web3.pid

@@ -14,7 +14,7 @@ from procdash.core.instance import State
 from procdash.core.supervisor import Supervisor
 from procdash.ui.app import ProcdashApp
 from procdash.ui.screens.quitting import QuitScreen
-from tests.helpers import wait_until
+from tests.helpers import environ_after_exec, wait_until
 from tests.ui.conftest import MakeApp
 
 SIZE = (120, 40)
@@ -31,13 +31,6 @@ def pid_of(supervisor: Supervisor, name: str) -> int:
     inst = supervisor.find(name)
     assert inst is not None and inst.pid is not None
     return inst.pid
-
-
-def environ_of(pid: int) -> dict[str, str]:
-    """A process's environment as the kernel recorded it at exec."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
-    return {key.decode(): value.decode() for key, value in pairs}
 
 
 def gone(pid: int) -> bool:
@@ -62,7 +55,7 @@ async def test_plus_starts_the_next_instance_on_the_next_port(make_app: MakeApp)
         assert app.table.row_keys == ["i:web.1"]
         await pilot.press("plus")
         await wait_until(lambda: running(sup, "web.2"))
-        env = environ_of(pid_of(sup, "web.2"))
+        env = await environ_after_exec(pid_of(sup, "web.2"), "sleep")
         assert env["PORT"] == "6001"
         assert env["PS"] == "web.2"
         assert sup.desired["web"] == 2
@@ -74,7 +67,7 @@ async def test_plus_starts_the_next_instance_on_the_next_port(make_app: MakeApp)
         assert app.panes["web.2"].display and app.panes["web.1"].display
         await pilot.press("equals_sign")
         await wait_until(lambda: running(sup, "web.3"))
-        assert environ_of(pid_of(sup, "web.3"))["PORT"] == "6002"
+        assert (await environ_after_exec(pid_of(sup, "web.3"), "sleep"))["PORT"] == "6002"
 
 
 async def test_minus_stops_the_newest_and_zero_keeps_the_row(make_app: MakeApp) -> None:
