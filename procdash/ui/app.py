@@ -21,6 +21,7 @@ from textual.widgets import Footer
 from procdash.core import events as ev
 from procdash.core.instance import LIVE_STATES, State
 from procdash.core.stats import StatsSampler, Usage
+from procdash.ui import formatting as fmt
 from procdash.ui import rows as tablerows
 from procdash.ui.commands import ProcdashCommands
 from procdash.ui.driver import quiet_driver
@@ -29,7 +30,6 @@ from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
 from procdash.ui.input_mode import InputModeActions
 from procdash.ui.keys import APP_BINDINGS
-from procdash.ui.metrics import Metrics
 from procdash.ui.pane_actions import PaneActions
 from procdash.ui.process_actions import ProcessActions
 from procdash.ui.quit_actions import QuitActions
@@ -42,6 +42,7 @@ from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
 from procdash.ui.widgets.process_table import ProcessTable
 from procdash.ui.widgets.prompt_bar import PromptBar
 from procdash.view.formation import FormationError, FormationView, ViewHooks
+from procdash.view.usage import Metrics
 
 FLUSH_HZ = 25
 # A pane that redrew less than this long ago waits for a later flush: a flooding child then costs
@@ -97,6 +98,11 @@ class ProcdashApp(
         self.timestamps = False  # lines start with their arrival time (t)
         self.pinned: list[str] = []  # instance names pinned side by side (p), in pinning order
         self.order = tablerows.Order()  # the table's sort (C M N T) and name filter (ctrl+f)
+        self._cells = tablerows.CellCache()  # the table's cells, kept so an unchanged one is the same object
+        self._columns: list[tablerows.Column] = []  # the columns the table was last given
+        self._moved: tuple[object, ...] = ()  # what moved by itself at the last numbers refresh
+        self._sized: tuple[object, ...] = ()  # what the pty sizes were last synced for
+        self._partials_shown: list[LogPane] = []  # the panes whose unfinished lines were last drawn
         self.project_root = formation.root  # where ctrl+s saves a pane's log
         self.selected_type = formation.types[0].name if formation.types else ""
         self.panes: dict[str, LogPane] = {}
@@ -148,11 +154,14 @@ class ProcdashApp(
         if self.handle_signals:
             self.install_signal_handlers()
         self._flush_timer = self.set_interval(1 / FLUSH_HZ, self.flush)
+        # One timer a second for uptimes and, at the default interval, the sampler: every wake-up of an
+        # idle dashboard costs a timer task, a loop turn and a frame, so the two share them.
         self.set_interval(1.0, self._tick)
         if self.formation.watch_usage(self.stats_interval, self._usage_arrived):
             self.sampler = None  # readings come with the view
         elif self.sampler is not None and self.stats_interval > 0:
-            self.set_interval(self.stats_interval, self._sample)
+            if self.stats_interval != 1.0:
+                self.set_interval(self.stats_interval, self._sample)
             self._sample()
         self.apply_settings()
         self.flush()
@@ -182,7 +191,7 @@ class ProcdashApp(
     def _usage_arrived(self, metrics: Metrics) -> None:
         """A reading that came with the view (an attached one): the table shows it at the next flush."""
         self.metrics = metrics
-        self.mark_table_dirty()
+        self.mark_numbers_dirty()
 
     # ----- flushing ----------------------------------------------------------------------------------
 
@@ -211,8 +220,11 @@ class ProcdashApp(
             self._forget_removed()
             self._sync_panes()
         if feed.table_dirty:
-            feed.table_dirty = False
+            feed.table_dirty = feed.numbers_dirty = False
             self._refresh_table()
+        elif feed.numbers_dirty:
+            feed.numbers_dirty = False
+            self._refresh_numbers()
         now = time.monotonic()
         visible = self.visible_panes()
         due = [
@@ -239,11 +251,19 @@ class ProcdashApp(
         feed.dirty_logs.intersection_update(shown)
         if self.mode != "all":
             feed.merged_dirty = False
-        self.flush_partials()
+        if feed.dirty_partials or visible != self._partials_shown:
+            # A pane just shown needs its unfinished line too; otherwise only a changed one is redrawn.
+            self._partials_shown = visible
+            self.flush_partials()
         for toast in feed.take_toasts():
             self.notify(toast.message, title=toast.title, severity=toast.severity)  # type: ignore[arg-type]
         pending = (
-            feed.dirty_logs or feed.merged_dirty or feed.table_dirty or feed.structure_dirty or feed.dirty_partials
+            feed.dirty_logs
+            or feed.merged_dirty
+            or feed.table_dirty
+            or feed.numbers_dirty
+            or feed.structure_dirty
+            or feed.dirty_partials
         )
         if not pending and self._flush_timer is not None:
             # Nothing waits: sleep until the next event instead of waking 25 times a second for nothing.
@@ -277,27 +297,77 @@ class ProcdashApp(
         if self._flush_paused:
             self._wake()
 
+    def mark_numbers_dirty(self) -> None:
+        """Only time passed or a reading came: the table's cells and the header, now if the flush sleeps.
+
+        An idle dashboard's once-a-second update then costs one call, not a timer resumed, run and paused.
+        """
+        self.feed.numbers_dirty = True
+        if self._flush_paused:
+            self.flush()
+
     def _tick(self) -> None:
-        """Once a second: uptimes and backoff countdowns move, and the pty size follows the pane."""
+        """Once a second: uptimes and backoff countdowns move, the sampler reads, the pty size follows the pane."""
+        if self.sampler is not None and self.stats_interval == 1.0:
+            self._sample()
         sampling_each_second = self.sampler is not None and 0 < self.stats_interval <= 1.0
         moving = any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.formation.instances())
         if moving and not sampling_each_second:  # else every sample redraws the table anyway
-            self.mark_table_dirty()
-        self._sync_pty_size()
+            self.mark_numbers_dirty()
+        # Pane sizes settle after a layout; they depend only on the grid and on which panes it shows.
+        sized = (self.grid.size, self.mode, self.focus_name, self.selected_type, len(self.pinned), self.feed.generation)
+        if sized != self._sized:
+            self._sized = sized
+            self._sync_pty_size()
 
     def _refresh_table(self) -> None:
         """Table, header and selection from the supervisor's current state."""
         sup = self.formation
         width = (self.table.size.width or self.size.width) - 1
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
-        spark = next((c.width for c in columns if c.key == "spark"), 0)
-        rows = tablerows.build_rows(sup, self.metrics, spark, set(self.pinned), self.order)
-        self.table.sync(tablerows.mark_sorted(columns, self.order), rows, tablerows.fallbacks(sup))
+        self._columns = tablerows.mark_sorted(columns, self.order)
+        self.table.sync(self._columns, self._build_rows(), tablerows.fallbacks(sup))
         for pane in self.visible_panes():
             pane.show_title(self._pane_title(pane), pane.flags())
         self._refresh_header()
         self._selection_changed(self.table.selected_key)
         self._sync_pty_size()
+
+    def _build_rows(self) -> list[tablerows.Row]:
+        """The table's rows for the columns it was last given."""
+        spark = next((c.width for c in self._columns if c.key == "spark"), 0)
+        return tablerows.build_rows(self.formation, self.metrics, spark, set(self.pinned), self.order, self._cells)
+
+    def _refresh_numbers(self) -> None:
+        """Uptimes and readings moved, nothing else: the table's cells, pane titles and header, no layout work.
+
+        Rows that change order (a table sorted by CPU) take the whole refresh, with its selection handling.
+        """
+        moved = self._moving()
+        if moved == self._moved:
+            return  # every uptime, countdown and reading reads as it did: nothing on screen would change
+        self._moved = moved
+        rows = self._build_rows() if self._columns else []
+        if not rows or tablerows.keys_of(rows) != self.table.row_keys:
+            self._refresh_table()
+            return
+        self.table.sync(self._columns, rows)
+        for pane in self.visible_panes():
+            pane.show_title(self._pane_title(pane), pane.flags())  # a backoff countdown moves with time
+        self._refresh_header()
+
+    def _moving(self) -> tuple[object, ...]:
+        """Everything the table, titles and header show that changes with no event: the uptimes as worded,
+        backoff countdowns, and the readings with their histories (compared by value, not by tick)."""
+        instances = self.formation.instances()
+        words = tuple(
+            fmt.state_words(inst) if inst.state is State.BACKOFF else fmt.duration(inst.uptime) for inst in instances
+        )
+        metrics = self.metrics
+        if metrics is None:
+            return (self.feed.generation, words)
+        snapshot = metrics.snapshot
+        return (self.feed.generation, words, snapshot.instances, snapshot.types, metrics.history, metrics.type_history)
 
     def _refresh_header(self) -> None:
         """The header line."""

@@ -12,11 +12,11 @@ if TYPE_CHECKING:
 
     from procdash.core.stats import StatsSampler
     from procdash.ui.feed import DashboardFeed
-    from procdash.ui.metrics import Metrics
     from procdash.ui.rows import Order
     from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
     from procdash.ui.widgets.process_table import ProcessTable
     from procdash.view.formation import FormationView
+    from procdash.view.usage import Metrics
 
     class DashboardBase(App[int]):
         """The app's state and helpers as the mixins (process, view and pane actions) see them."""
@@ -70,6 +70,8 @@ if TYPE_CHECKING:
         def apply_timestamps(self) -> None: ...
 
         def mark_table_dirty(self) -> None: ...
+
+        def mark_numbers_dirty(self) -> None: ...
 
 else:
     DashboardBase = object

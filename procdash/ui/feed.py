@@ -63,7 +63,9 @@ class DashboardFeed:
         self.merged = MergedLog([Source(self.system_log, self._head(SYSTEM, "1"))])
         self.dirty_logs: set[str] = set()
         self.merged_dirty = False
+        self.generation = 0  # counts the events that are not output: what the table and panes show moved
         self.table_dirty = True
+        self.numbers_dirty = False  # only uptimes and readings moved: cells and header, no layout work
         self.structure_dirty = True
         self.toasts: list[Toast] = []
         self.dirty_partials: set[str] = set()  # instances whose unfinished line changed since the last flush
@@ -79,6 +81,7 @@ class DashboardFeed:
             self.dirty_partials.add(event.instance.name)
             return
         self.table_dirty = True
+        self.generation += 1
         if isinstance(event, ev.Added | ev.Removed):
             self.structure_dirty = True
             self.width = max(self.width, len(event.instance.name))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
 
 from procdash.core.instance import LIVE_STATES, Instance, State
 from procdash.ui import formatting as fmt
-from procdash.ui.metrics import Metrics
 from procdash.view.formation import FormationView
+from procdash.view.usage import Metrics
 
 TYPE_PREFIX = "t:"
 INSTANCE_PREFIX = "i:"
@@ -100,6 +100,41 @@ def _cell(text: str | Text, style: str = "", right: bool = False) -> Text:
     return cell
 
 
+class CellCache:
+    """One Text object per distinct cell content, kept from one refresh to the next.
+
+    An idle table rebuilt every second then hands the process table the very objects it already shows,
+    so only the cells whose text moved (an uptime) differ, by identity, from what is on screen: nothing
+    else is compared, laid out or drawn again. Cells are shared and must never be changed in place.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit  # past this many distinct cells the cache starts over (old uptimes, old PIDs)
+        self._cells: dict[Hashable, Text] = {}
+
+    def text(self, text: str, style: str = "", right: bool = False) -> Text:
+        """A one-style cell."""
+        key = (text, style, right)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._store(key, _cell(text, style, right))
+        return cell
+
+    def made(self, key: Hashable, make: Callable[[], Text]) -> Text:
+        """A cell built by ``make`` (several styles), once per distinct ``key`` naming everything it shows."""
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._store(key, make())
+        return cell
+
+    def _store(self, key: Hashable, cell: Text) -> Text:
+        """Keep a new cell, starting over when the cache is full."""
+        if len(self._cells) >= self.limit:
+            self._cells.clear()
+        self._cells[key] = cell
+        return cell
+
+
 def single(formation: FormationView, type_name: str) -> Instance | None:
     """The one instance a type shows as a single row: exactly one slot and one wanted, else None."""
     slots = formation.slots[type_name]
@@ -122,13 +157,16 @@ def build_rows(
     spark_width: int = 12,
     pinned: set[str] | frozenset[str] = frozenset(),
     order: Order = Order(),
+    cells: CellCache | None = None,
 ) -> list[Row]:
     """One row for a type with a single instance; otherwise a type row (totals) and a row per instance.
 
     A type scaled to 0 (or still without instances) keeps its type row, so ``+`` has a row to act on.
     Sorting orders the types (by their totals) and the instances within each; a name filter keeps the
-    instances whose name contains it, and a type row while any of its names does.
+    instances whose name contains it, and a type row while any of its names does. With the same
+    ``cells`` cache on every call, an unchanged cell is the same object as last time.
     """
+    cells = cells if cells is not None else CellCache()
     groups: list[tuple[float | str, list[tuple[float | str, Row]]]] = []
     needle = order.name_filter.lower()
     for t in formation.types:
@@ -136,7 +174,7 @@ def build_rows(
         only = single(formation, t.name)
         if only is not None:
             if needle in only.name.lower():
-                row = _instance_row(only, metrics, spark_width, color, alone=True, pinned=only.name in pinned)
+                row = _instance_row(cells, only, metrics, spark_width, color, alone=True, pinned=only.name in pinned)
                 groups.append((_sort_value(order.key, [only], metrics, only.name), []))
                 groups[-1][1].append((0, row))
             continue
@@ -146,13 +184,13 @@ def build_rows(
         members = [
             (
                 _sort_value(order.key, [inst], metrics, inst.name),
-                _instance_row(inst, metrics, spark_width, color, pinned=inst.name in pinned),
+                _instance_row(cells, inst, metrics, spark_width, color, pinned=inst.name in pinned),
             )
             for inst in slots
         ]
         if order.key is not None:
             members.sort(key=lambda member: member[0], reverse=order.descending)
-        type_row = (0, _type_row(formation, t.name, metrics, spark_width, color))
+        type_row = (0, _type_row(cells, formation, t.name, metrics, spark_width, color))
         groups.append((_sort_value(order.key, formation.slots[t.name], metrics, t.name), [type_row, *members]))
     if order.key is not None:
         groups.sort(key=lambda group: group[0], reverse=order.descending)
@@ -171,7 +209,9 @@ def _sort_value(key: str | None, insts: list[Instance], metrics: Metrics | None,
     return 0
 
 
-def _type_row(formation: FormationView, type_name: str, metrics: Metrics | None, spark_width: int, color: str) -> Row:
+def _type_row(
+    cells: CellCache, formation: FormationView, type_name: str, metrics: Metrics | None, spark_width: int, color: str
+) -> Row:
     """A type's summary row: count, port range, states, summed CPU and memory."""
     slots = formation.slots[type_name]
     desired = formation.desired[type_name]
@@ -179,57 +219,79 @@ def _type_row(formation: FormationView, type_name: str, metrics: Metrics | None,
     live = any(inst.state in LIVE_STATES for inst in slots)
     # A reading outlives its process by up to one tick: show none for what no longer runs.
     usage = metrics.type_usage(type_name) if metrics and live else None
-    name = Text(type_name, style=f"bold {color}")
-    if fmt.all_done(slots, desired):
-        name.append(" done", style="dim")
-    else:
-        name.append(f" {running}/{desired}", style="bold" if running == desired else "yellow")
+    done = fmt.all_done(slots, desired)
+
+    def make_name() -> Text:
+        name = Text(type_name, style=f"bold {color}")
+        if done:
+            name.append(" done", style="dim")
+        else:
+            name.append(f" {running}/{desired}", style="bold" if running == desired else "yellow")
+        return name
+
+    states = tuple(inst.state for inst in slots)
     history = metrics.type_history.get(type_name, []) if metrics and live else []
+    text = cells.text
     return (
         type_key(type_name),
         {
-            "name": name,
-            "pid": _cell(""),
-            "port": _cell(fmt.port_range([inst.port for inst in slots]), "dim"),
-            "state": fmt.type_state_text([inst for inst in slots], desired),
-            "uptime": _cell(""),
-            "restarts": _cell(str(sum(inst.restarts for inst in slots) or ""), "dim", right=True),
-            "exit": _cell(""),
-            "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", "bold", right=True),
-            "mem": _cell(fmt.size(usage.rss) if usage else "", "bold", right=True),
-            "spark": _cell(fmt.sparkline(history, spark_width), color),
-            "exited": _cell(""),
-            "command": _cell(""),
+            "name": cells.made(("type-name", type_name, color, done, running, desired), make_name),
+            "pid": text(""),
+            "port": text(fmt.port_range([inst.port for inst in slots]), "dim"),
+            "state": cells.made(("type-state", states, desired), lambda: fmt.type_state_text(slots, desired)),
+            "uptime": text(""),
+            "restarts": text(str(sum(inst.restarts for inst in slots) or ""), "dim", right=True),
+            "exit": text(""),
+            "cpu": text(fmt.percent(usage.cpu_percent) if usage else "", "bold", right=True),
+            "mem": text(fmt.size(usage.rss) if usage else "", "bold", right=True),
+            "spark": text(fmt.sparkline(history, spark_width), color),
+            "exited": text(""),
+            "command": text(""),
         },
     )
 
 
 def _instance_row(
-    inst: Instance, metrics: Metrics | None, spark_width: int, color: str, *, alone: bool = False, pinned: bool = False
+    cells: CellCache,
+    inst: Instance,
+    metrics: Metrics | None,
+    spark_width: int,
+    color: str,
+    *,
+    alone: bool = False,
+    pinned: bool = False,
 ) -> Row:
     """An instance's row; ``alone`` when it stands for its whole type (no type row above it), ``*`` if pinned."""
     alive = inst.state in LIVE_STATES
     usage = metrics.usage(inst.name) if metrics and alive else None
     history = metrics.history.get(inst.name, []) if metrics and alive else []
     exit_style = "dim" if alive or inst.exit_code in (0, None) else "red"
-    name = _cell(inst.name, f"bold {color}") if alone else _cell(f"  {inst.name}", color)
-    if pinned:
+    name_text, name_style = (inst.name, f"bold {color}") if alone else (f"  {inst.name}", color)
+
+    def make_name() -> Text:
+        name = _cell(name_text, name_style)
         name.append(" *", style="bold")  # pinned: shown side by side with P
+        return name
+
+    listening = usage.ports if usage else ()
+    words = fmt.state_words(inst)
+    waiting = inst.state is State.RUNNING and inst.waiting
+    text = cells.text
     return (
         instance_key(inst.name),
         {
-            "name": name,
-            "pid": _cell(str(inst.pid) if inst.pid else "", right=True),
-            "port": fmt.port_text(inst.port, usage.ports if usage else ()),
-            "state": fmt.state_text(inst),
-            "uptime": _cell(fmt.duration(inst.uptime), right=True),
-            "restarts": _cell(str(inst.restarts or ""), "yellow" if inst.restarts else "", right=True),
-            "exit": _cell(fmt.exit_text(inst), exit_style),
-            "cpu": _cell(fmt.percent(usage.cpu_percent) if usage else "", right=True),
-            "mem": _cell(fmt.size(usage.rss) if usage else "", right=True),
-            "spark": _cell(fmt.sparkline(history, spark_width), color),
-            "exited": _cell(fmt.clock(inst.exited_wall), "dim"),
-            "command": _cell(inst.command, "dim"),
+            "name": cells.made(("pinned", name_text, name_style), make_name) if pinned else text(name_text, name_style),
+            "pid": text(str(inst.pid) if inst.pid else "", right=True),
+            "port": cells.made(("port", inst.port, listening), lambda: fmt.port_text(inst.port, listening)),
+            "state": cells.made(("state", inst.state, waiting, words), lambda: fmt.state_text(inst)),
+            "uptime": text(fmt.duration(inst.uptime), right=True),
+            "restarts": text(str(inst.restarts or ""), "yellow" if inst.restarts else "", right=True),
+            "exit": text(fmt.exit_text(inst), exit_style),
+            "cpu": text(fmt.percent(usage.cpu_percent) if usage else "", right=True),
+            "mem": text(fmt.size(usage.rss) if usage else "", right=True),
+            "spark": text(fmt.sparkline(history, spark_width), color),
+            "exited": text(fmt.clock(inst.exited_wall), "dim"),
+            "command": text(inst.command, "dim"),
         },
     )
 

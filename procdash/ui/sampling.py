@@ -1,14 +1,16 @@
-"""CPU and memory sampling for the dashboard: one long-lived thread reads /proc, a message brings the result."""
+"""CPU and memory sampling for the dashboard: one long-lived thread reads /proc, the loop takes in the result."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 from textual.css.query import NoMatches
 
 from procdash.core.stats import StatsSampler, live_roots
 from procdash.ui.base import DashboardBase
-from procdash.ui.metrics import MetricsSampled, collect
+from procdash.view.usage import Metrics, collect
 
 
 class Sampling(DashboardBase):
@@ -28,20 +30,40 @@ class Sampling(DashboardBase):
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procdash-stats")
-        self._executor.submit(self._sample_in_thread, self.sampler, roots, uss_for)
+        # The result is taken in under the app's context (Textual finds its app through a context variable).
+        self._executor.submit(
+            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), self.sampler, roots, uss_for
+        )
 
-    def _sample_in_thread(self, sampler: StatsSampler, roots: dict[str, int], uss_for: str | None) -> None:
-        """Runs in the sampling thread: read /proc, post the result (post_message is thread-safe)."""
+    def _sample_in_thread(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context,
+        sampler: StatsSampler,
+        roots: dict[str, int],
+        uss_for: str | None,
+    ) -> None:
+        """Runs in the sampling thread: read /proc, hand the result to the loop.
+
+        A plain loop callback rather than a Textual message: once a second, the message's queueing and
+        dispatch cost more than taking the reading in.
+        """
+        metrics: Metrics | None = None
+        error: str | None = None
         try:
-            self.post_message(MetricsSampled(collect(sampler, roots, uss_for)))
+            metrics = collect(sampler, roots, uss_for)
         except Exception as exc:  # report, keep the dashboard going
-            self.post_message(MetricsSampled(None, f"{type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+        try:
+            loop.call_soon_threadsafe(self._metrics_sampled, metrics, error, context=context)
+        except RuntimeError:
+            pass  # the loop has closed: the app is gone
 
-    def on_metrics_sampled(self, message: MetricsSampled) -> None:
+    def _metrics_sampled(self, metrics: Metrics | None, error: str | None) -> None:
         """A tick's readings arrived: the table and header show them at the next flush."""
         self._sampling = False
-        if message.metrics is not None:
-            self.metrics = message.metrics
-            self.mark_table_dirty()
-        elif message.error:
-            self.log.warning(f"stats sample failed: {message.error}")
+        if metrics is not None:
+            self.metrics = metrics
+            self.mark_numbers_dirty()
+        elif error:
+            self.log.warning(f"stats sample failed: {error}")

@@ -16,7 +16,7 @@ from procdash.core.procfile import ProcessType
 from procdash.core.project import Project
 from procdash.core.stats import Snapshot, Usage
 from procdash.core.supervisor import Supervisor, SupervisorOptions
-from procdash.ui.metrics import Metrics
+from procdash.view.usage import Metrics
 
 
 @dataclass(eq=False)

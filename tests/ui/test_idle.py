@@ -97,11 +97,11 @@ async def test_sampler_ticks_repaint_only_the_moving_cells(make_app: MakeApp) ->
         await pilot.pause()
         assert spy.regions, "uptimes moved, so some cells were repainted"
         for region in spy.regions:
-            assert region.height == 1, region
             assert columns_in(app.table, region) <= MOVING, region
         # Each repainted line re-rendered only its changed cells, never its other, unchanged ones.
-        lines = {region.y for region in spy.regions}
-        assert spy.cells <= len(spy.regions) * len(MOVING) + len(lines)
+        repainted = sum(region.height for region in spy.regions)
+        lines = {y for region in spy.regions for y in region.line_range}
+        assert spy.cells <= repainted * len(MOVING) + len(lines)
 
 
 async def test_the_flush_timer_sleeps_while_nothing_arrives(make_app: MakeApp) -> None:
@@ -133,3 +133,52 @@ async def test_the_flush_timer_sleeps_while_nothing_arrives(make_app: MakeApp) -
         app.layout_panes()
         await wait_until(lambda: "got hello" in pane.view.all_text())
         await wait_until(lambda: app._flush_paused and not timer._active.is_set())
+
+
+async def test_a_column_ticking_on_neighbouring_rows_is_repainted_as_one_region(make_app: MakeApp) -> None:
+    app = make_app(SLEEPERS, formation="web=3")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await all_running(app, 3)
+        table = app.table
+        await pilot.pause()
+        spy = Spy(table)
+        rows = [(key, dict(table._cells[key])) for key in table.row_keys]
+        for index in (1, 2, 3):  # the three instance rows under the type row
+            rows[index][1]["uptime"] = Text(f"{index}h", justify="right")
+        table.sync(table.columns, rows)
+        assert len(spy.regions) == 1, spy.regions
+        (region,) = spy.regions
+        assert (region.y, region.height) == (1 + HEADER_LINES, 3)
+        assert columns_in(table, region) == {"uptime"}
+        await pilot.pause()
+        assert spy.cells == 3
+        assert [table.get_cell(f"i:web.{n}", "uptime").plain for n in (1, 2, 3)] == ["1h", "2h", "3h"]
+
+
+async def test_readings_that_read_as_before_build_no_rows(make_app: MakeApp) -> None:
+    # Finished one-off tasks: no uptime ticks, and every reading of the sampler is the same (none live).
+    app = make_app("job: exit 0\n", formation="job=2", stats_interval=0.1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        sup = app.formation.supervisor
+        await wait_until(lambda: all(inst.state is State.EXITED for inst in sup.instances()))
+        await wait_until(lambda: app.metrics is not None and not app.feed.table_dirty)
+        await pilot.pause()
+        built: list[int] = []
+        build = app._build_rows
+
+        def counted() -> list[tablerows.Row]:
+            built.append(1)
+            return build()
+
+        app._build_rows = counted  # type: ignore[method-assign]
+        seen = app.metrics
+        await wait_until(lambda: app.metrics is not seen)  # one more reading: it may still differ from the last
+        for _ in range(3):
+            seen = app.metrics
+            await wait_until(lambda seen=seen: app.metrics is not seen)  # type: ignore[misc]
+        before = len(built)
+        for _ in range(3):
+            seen = app.metrics
+            await wait_until(lambda seen=seen: app.metrics is not seen)  # type: ignore[misc]
+        assert len(built) == before <= 1
+        assert app.table.get_cell("i:job.1", "state").plain == "done"

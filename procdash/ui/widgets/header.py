@@ -10,8 +10,8 @@ from textual.widgets import Static
 
 from procdash.core.instance import State
 from procdash.ui import formatting as fmt
-from procdash.ui.metrics import Metrics
 from procdash.view.formation import FormationView
+from procdash.view.usage import Metrics
 
 
 def display_path(path: Path) -> str:

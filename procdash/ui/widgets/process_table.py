@@ -146,7 +146,8 @@ class ProcessTable(ScrollView, can_focus=True):
                 continue
             if index not in shown:
                 continue
-            moved = [column for column, cell in cells.items() if old.get(column) != cell]
+            # Cells from a CellCache are the very objects shown when unchanged: identity settles most.
+            moved = [column for column, cell in cells.items() if (was := old.get(column)) is not cell and was != cell]
             if moved or len(old) != len(cells):
                 # Unchanged cells keep their Text object, so their cached segments stay valid.
                 self._cells[key] = {column: cell if column in moved else old[column] for column, cell in cells.items()}
@@ -170,8 +171,7 @@ class ProcessTable(ScrollView, can_focus=True):
             self.cursor = -1
             self._move(keys.index(selected) if selected is not None else 0)
             return
-        for index, moved in changed:
-            self.refresh_cells(index + HEADER_LINES, moved)
+        self.refresh_cells(changed)
 
     def _width(self) -> int:
         """Width of all columns with their padding."""
@@ -223,13 +223,19 @@ class ProcessTable(ScrollView, can_focus=True):
             cell = cells.get(column.key) or EMPTY
             cached = parts.get((key, column.key)) if key is not None else None
             if cached is not None and cached[0] is cell and cached[1] == style:
-                segments += cached[2]
-                continue
-            styled = list(Segment.apply_style(self._padded_cell(cell, column), style))
-            if key is not None:
-                parts[(key, column.key)] = (cell, style, styled)
-            segments += styled
-        return Strip(segments, self._row_width).adjust_cell_length(width, style).simplify()
+                styled = cached[2]
+            else:
+                styled = list(Segment.apply_style(self._padded_cell(cell, column), style))
+                if key is not None:
+                    parts[(key, column.key)] = (cell, style, styled)
+            # Each cell's segments are simplified already; joining a cell's padding to the next one's
+            # (the same style object) is all a row needs, and cheaper than simplifying the row again.
+            if segments and styled and segments[-1].style is styled[0].style:
+                segments[-1] = Segment(segments[-1].text + styled[0].text, styled[0].style)
+                segments += styled[1:]
+            else:
+                segments += styled
+        return Strip(segments, self._row_width).adjust_cell_length(width, style)
 
     def _padded_cell(self, cell: Text, column: Column) -> list[Segment]:
         """A cell's segments cut or padded to its column, with one space either side."""
@@ -352,22 +358,41 @@ class ProcessTable(ScrollView, can_focus=True):
         if HEADER_LINES <= screen_y < self.size.height:
             self.refresh(Region(0, screen_y, self.size.width, 1))
 
-    def refresh_cells(self, y: int, columns: list[str]) -> None:
-        """Repaint only these columns of line ``y`` (table coordinates): the rest of the row is as it was."""
-        screen_y = y - round(self.scroll_offset.y)
-        if not HEADER_LINES <= screen_y < self.size.height:
-            return
-        spans = [self._spans[key] for key in columns if key in self._spans]
-        if not spans or len(spans) == len(self._spans):
-            self.refresh_line(y)
-            return
-        # Neighbouring cells go as one region; the compositor writes only what the regions cover.
-        spans.sort()
-        start, width = spans[0]
-        for x, w in spans[1:]:
-            if x == start + width:
-                width += w
+    def refresh_cells(self, changed: list[tuple[int, list[str]]]) -> None:
+        """Repaint only these columns of these rows (row index, column keys): the rest is as it was.
+
+        Neighbouring cells of a row go as one span, and a span that moved on consecutive rows (an
+        uptime column ticking) as one region: the compositor's cost grows with the regions it is given.
+        """
+        top = round(self.scroll_offset.y)
+        runs: dict[tuple[int, int], list[int]] = {}
+        for index, columns in changed:
+            screen_y = index + HEADER_LINES - top
+            if not HEADER_LINES <= screen_y < self.size.height:
                 continue
-            self.refresh(Region(start, screen_y, width, 1))
-            start, width = x, w
-        self.refresh(Region(start, screen_y, width, 1))
+            for span in self._spans_of(columns):
+                runs.setdefault(span, []).append(screen_y)
+        for (x, width), lines in runs.items():
+            start = end = lines[0]
+            for y in lines[1:]:
+                if y != end + 1:
+                    self.refresh(Region(x, start, width, end - start + 1))
+                    start = y
+                end = y
+            self.refresh(Region(x, start, width, end - start + 1))
+
+    def _spans_of(self, columns: list[str]) -> list[tuple[int, int]]:
+        """The (x, width) spans these columns cover, neighbours joined; the whole line when all of them."""
+        spans = sorted(self._spans[key] for key in columns if key in self._spans)
+        if not spans:
+            return []
+        if len(spans) == len(self._spans):
+            return [(0, self.size.width)]
+        joined = [spans[0]]
+        for x, width in spans[1:]:
+            start, length = joined[-1]
+            if x == start + length:
+                joined[-1] = (start, length + width)
+            else:
+                joined.append((x, width))
+        return joined
