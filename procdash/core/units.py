@@ -4,18 +4,17 @@ from __future__ import annotations
 
 
 def duration(seconds: float | None) -> str:
-    """A compact uptime: 42s, 4m03s, 34m, 1h02m, 3d04h; empty when not running.
+    """A compact uptime: 42s, 4m, 34m, 1h02m, 3d04h; empty when not running.
 
-    Seconds stop showing after ten minutes, so an idle table changes once a minute, not every second.
+    Seconds show for the first minute only (a process that just restarted reads "3s"); after that an
+    idle table changes once a minute, not every second, and so costs nothing to redraw in between.
     """
     if seconds is None:
         return ""
     total = int(seconds)
     if total < 60:
         return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 10:
-        return f"{minutes}m{secs:02d}s"
+    minutes = total // 60
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)

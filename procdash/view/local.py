@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from procdash import editloop
-from procdash.control.talk import context_bytes
 from procdash.core.errors import ConfigError
 from procdash.core.input import InputError
 from procdash.core.instance import Instance
@@ -232,6 +232,8 @@ class LocalFormation:
         refusal = self.input_refusal(name)
         if refusal is not None:
             raise FormationError(refusal)
+        from procdash.control.talk import context_bytes  # the control modules load only where they serve
+
         on_output(context_bytes(inst, context))
         try:
             untap = self.supervisor.tap_output(name, on_output, on_end)
@@ -263,8 +265,9 @@ class LocalFormation:
 
     async def open(self, hooks: ViewHooks) -> list[str]:
         """Start the formation on this loop (unless the caller already did), then the services."""
-        from procdash.control.server import ControlServer
-
+        # A control server exists only once its module was imported (not with --no-control): without
+        # it, the half megabyte of control modules stays out of the dashboard.
+        control = sys.modules.get("procdash.control.server")
         if not self._already_started:
             self.supervisor.start()
         if self._early_signals:
@@ -272,8 +275,8 @@ class LocalFormation:
             asyncio.get_running_loop().call_soon(hooks.quit_requested)
         warnings = []
         for service in self.services:
-            if isinstance(service, ControlServer):
-                service.usage = service.usage or hooks.usage  # type: ignore[assignment]
+            if control is not None and isinstance(service, control.ControlServer):
+                service.usage = service.usage or hooks.usage
                 service.on_quit = hooks.quit_requested
             try:
                 await service.start(self.supervisor)

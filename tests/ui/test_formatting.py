@@ -64,8 +64,8 @@ def test_exit_codes_and_durations_and_sizes() -> None:
     assert fmt.state_words(instance(State.CRASHED, exit_description="command not found")) == (
         "crashed (command not found)"
     )
-    durations = [fmt.duration(s) for s in (None, 5, 243, 2065, 3725, 3 * 86400 + 4 * 3600)]
-    assert durations == ["", "5s", "4m03s", "34m", "1h02m", "3d04h"]
+    durations = [fmt.duration(s) for s in (None, 5, 59.9, 60, 243, 2065, 3725, 3 * 86400 + 4 * 3600)]
+    assert durations == ["", "5s", "59s", "1m", "4m", "34m", "1h02m", "3d04h"]
     assert [fmt.size(n) for n in (512, 812 * 1024, 45_200_000, 3 * 2**30)] == ["512B", "812K", "43.1M", "3.0G"]
     assert [fmt.percent(v) for v in (0.04, 12.4, 250.0)] == ["0.0%", "12%", "250%"]
 

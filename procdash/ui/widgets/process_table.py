@@ -222,7 +222,7 @@ class ProcessTable(ScrollView, can_focus=True):
             # An empty cell draws as nothing whatever its style: one shared object keeps its segments cached.
             cell = cells.get(column.key) or EMPTY
             cached = parts.get((key, column.key)) if key is not None else None
-            if cached is not None and cached[0] is cell and cached[1] == style:
+            if cached is not None and cached[0] is cell and (cached[1] is style or cached[1] == style):
                 styled = cached[2]
             else:
                 styled = list(Segment.apply_style(self._padded_cell(cell, column), style))
