@@ -13,12 +13,14 @@ the one USS reading), so the dashboard does not carry its megabyte.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 
 from procdash.core.instance import Instance
@@ -148,6 +150,11 @@ def _read_stat(pid: int | str, ticks: int, page: int) -> tuple[Reading, int] | N
         return None
     finally:
         os.close(fd)
+    return _parse_stat(data, ticks, page)
+
+
+def _parse_stat(data: bytes, ticks: int, page: int) -> tuple[Reading, int] | None:
+    """The reading and thread count in a ``/proc/PID/stat`` line; None for a zombie (or a short line)."""
     # The command name is in parentheses and may itself contain ") ", so split after the last one;
     # only the first 22 fields are read, so the other thirty are not split apart (a third of the time).
     fields = data[data.rfind(b")") + 2 :].split(None, 22)
@@ -160,6 +167,68 @@ def _read_stat(pid: int | str, ticks: int, page: int) -> tuple[Reading, int] | N
         rss=int(fields[21]) * page,
     )
     return reading, int(fields[17])
+
+
+# Stat files kept open across ticks: enough for a usual formation, and a small share of the 1024 descriptors
+# a process is commonly allowed (a 200-instance formation already holds 200 pty masters and more).
+MAX_HELD = 64
+
+
+class StatFiles:
+    """``/proc/PID/stat`` files of the formation's processes, kept open across ticks (Linux).
+
+    A pread of an open stat file costs half of an open, read and close, and it stays bound to its
+    process: once that one is reaped the file reads ESRCH even if the pid was handed out again, so
+    such a read opens the path anew. At most ``limit`` files are held; beyond, each read opens its own.
+    """
+
+    def __init__(self, limit: int = MAX_HELD) -> None:
+        self.limit = limit
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.fds: dict[int, int] = {}
+        # A sampler dropped without close() must not leak its descriptors.
+        self._finalizer = weakref.finalize(self, _close_all, self.fds)
+
+    def read(self, pid: int) -> tuple[Reading, int] | None:
+        """One process's reading and thread count; None when gone, hidden or a zombie."""
+        fd = self.fds.get(pid)
+        if fd is not None:
+            try:
+                return _parse_stat(os.pread(fd, 4096, 0), self.ticks, self.page)
+            except OSError:  # that process was reaped; the pid may be someone else's by now
+                del self.fds[pid]
+                os.close(fd)
+        if len(self.fds) >= self.limit:
+            return _read_stat(pid, self.ticks, self.page)
+        try:
+            fd = os.open(f"{PROC}/{pid}/stat", os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            os.close(fd)
+            return None
+        self.fds[pid] = fd
+        return _parse_stat(data, self.ticks, self.page)
+
+    def keep(self, pids: Container[int]) -> None:
+        """Close the files of every process not among ``pids`` (they left the trees)."""
+        for pid in [pid for pid in self.fds if pid not in pids]:
+            os.close(self.fds.pop(pid))
+
+    def close(self) -> None:
+        """Close every file."""
+        self.keep(())
+
+
+def _close_all(fds: dict[int, int]) -> None:
+    """Close the descriptors of a StatFiles that was dropped."""
+    for fd in fds.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    fds.clear()
 
 
 def scan_procfs() -> Scan:
@@ -194,15 +263,14 @@ def _scan_machine() -> tuple[Scan, bool]:
     return Scan(procs, children, clock), unsettled
 
 
-def walk_procfs(roots: Iterable[int]) -> tuple[Scan, bool]:
+def walk_procfs(roots: Iterable[int], files: StatFiles | None = None) -> tuple[Scan, bool]:
     """The given roots and their descendants only, down the kernel's children lists (Linux).
 
     Also tells whether the walk met a process that changed under it: a listed child gone, a zombie, or
     reparented between the two reads (its stat names another parent; it is left out). The process table
-    holds only the walked trees, in the shape ``scan_procfs`` gives them.
+    holds only the walked trees, in the shape ``scan_procfs`` gives them. ``files`` keeps stat files open.
     """
-    ticks = os.sysconf("SC_CLK_TCK")
-    page = os.sysconf("SC_PAGE_SIZE")
+    read = (files or StatFiles(limit=0)).read
     procs: dict[int, Reading] = {}
     children: dict[int, list[int]] = {}
     unsettled = False
@@ -210,7 +278,7 @@ def walk_procfs(roots: Iterable[int]) -> tuple[Scan, bool]:
     for root in roots:
         if root in procs:
             continue  # inside a tree walked already
-        got = _read_stat(root, ticks, page)
+        got = read(root)
         if got is None:
             continue
         procs[root] = got[0]
@@ -224,7 +292,7 @@ def walk_procfs(roots: Iterable[int]) -> tuple[Scan, bool]:
                 if child in procs:
                     children.setdefault(pid, []).append(child)  # a root met again below another root
                     continue
-                got = _read_stat(child, ticks, page)
+                got = read(child)
                 if got is None or got[0].ppid != pid:
                     unsettled = True
                     continue
@@ -234,18 +302,17 @@ def walk_procfs(roots: Iterable[int]) -> tuple[Scan, bool]:
     return Scan(procs, children, clock), unsettled
 
 
-def reread_procfs(known: Mapping[int, tuple[int, float]]) -> Scan | None:
+def reread_procfs(known: Mapping[int, tuple[int, float]], files: StatFiles | None = None) -> Scan | None:
     """The given processes read again, or None once one is gone, a zombie, or has another parent or start time.
 
     ``known`` maps pids to the parent pid and start time they had; any change means a tree changed shape.
     """
-    ticks = os.sysconf("SC_CLK_TCK")
-    page = os.sysconf("SC_PAGE_SIZE")
+    read = (files or StatFiles(limit=0)).read
     procs: dict[int, Reading] = {}
     children: dict[int, list[int]] = {}
     clock = time.clock_gettime(time.CLOCK_BOOTTIME)
     for pid, (ppid, start) in known.items():
-        got = _read_stat(pid, ticks, page)
+        got = read(pid)
         if got is None:
             return None
         reading = got[0]
@@ -314,9 +381,10 @@ class StatsSampler:
         self.history_length = history
         self.use_procfs = HAS_PROCFS if use_procfs is None else use_procfs
         self.scan_ports = ports and self.use_procfs
-        # walk: down the children lists (where the kernel has them) rather than over the whole machine;
-        # idle: re-read only the previous trees while no pid was allocated. Both only through /proc.
-        self.walk = self.use_procfs and (HAS_CHILDREN if walk is None else walk)
+        # walk: down the children lists rather than over the whole machine (never where the kernel has
+        # none: the walk would see roots only); idle: re-read only the previous trees while no pid was
+        # allocated. Both only through /proc.
+        self.walk = self.use_procfs and HAS_CHILDREN and walk is not False
         self.idle = idle and self.use_procfs
         self.path = ""  # how the last tick read the processes: "idle", "walk", "scan" or "psutil"
         self._seen: dict[int, _Seen] = {}
@@ -326,6 +394,7 @@ class StatsSampler:
         self._type_history: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self._ports = PortCache()
+        self._files = StatFiles() if self.use_procfs and HAS_PROCFS else None
         # What an idle tick needs from the previous one: the pid counter then (None: look again), each
         # instance's root, and parent and start time of every process of the trees.
         self._last_pid: int | None = None
@@ -369,15 +438,24 @@ class StatsSampler:
             self._roots = {name: roots[name] for name in trees}
             procs = scan.procs
             self._known = {pid: (procs[pid].ppid, procs[pid].start) for tree in trees.values() for pid in tree}
+        if self._files is not None:
+            # The trees' files only: a process read but left out (reparented away) is not read again.
+            self._files.keep(scan.procs if self.path != "scan" else ())
         # Forgetting processes not seen this tick keeps the cache as small as the formation.
         self._seen = seen
         self._last_at = now
-        types: dict[str, Usage] = {}
-        total = NO_USAGE
+        # Summed in plain numbers, in the instances' order (what Usage.plus would give, without a Usage each).
+        sums: dict[str, tuple[float, int, int]] = {}
+        cpu_total, rss_total, processes_total = 0.0, 0, 0
         for name, usage in instances.items():
             type_name = name.rpartition(".")[0]
-            types[type_name] = types.get(type_name, NO_USAGE).plus(usage)
-            total = total.plus(usage)
+            cpu, rss, processes = sums.get(type_name, (0.0, 0, 0))
+            sums[type_name] = (cpu + usage.cpu_percent, rss + usage.rss, processes + usage.processes)
+            cpu_total += usage.cpu_percent
+            rss_total += usage.rss
+            processes_total += usage.processes
+        types = {type_name: Usage(*summed) for type_name, summed in sums.items()}
+        total = Usage(cpu_total, rss_total, processes_total)
         self._record(roots, instances, types)
         return Snapshot(at=now, instances=instances, types=types, total=total)
 
@@ -393,13 +471,13 @@ class StatsSampler:
             and counter == self._last_pid
             and all(self._roots.get(name) == root for name, root in roots.items())
         ):
-            scan = reread_procfs(self._known)
+            scan = reread_procfs(self._known, self._files)
             if scan is not None:
                 self.path = "idle"
                 return scan
         if self.walk:
             self.path = "walk"
-            scan, unsettled = walk_procfs(roots.values())
+            scan, unsettled = walk_procfs(roots.values(), self._files)
         else:
             self.path = "scan"
             scan, unsettled = _scan_machine()
@@ -428,12 +506,16 @@ class StatsSampler:
         """CPU percent of one process over this tick's window."""
         if reading.cpu is None:
             return 0.0
-        seen[pid] = _Seen(reading.start, reading.cpu, now)
         before = self._seen.get(pid)
         if before is not None and before.start == reading.start:
             used = max(0.0, reading.cpu - before.cpu)
             elapsed = now - before.at
+            # Updated in place: one allocation fewer per process and tick.
+            before.cpu = reading.cpu
+            before.at = now
+            seen[pid] = before
         else:
+            seen[pid] = _Seen(reading.start, reading.cpu, now)
             # First sight: everything it used since it started. Born since the last tick, that all
             # falls in this tick's window; otherwise (the sampler's first tick) it is its average so far.
             age = clock - reading.start

@@ -492,3 +492,25 @@ def test_pid_recycled_between_two_idle_ticks_is_a_new_process(
     assert cpu_seconds(pid) < first_cpu, "machine too slow to sample before the second owner caught up"
     assert reading.cpu_percent > 5.0
     assert reading.processes == 1
+
+
+@pytest.mark.skipif(not stats.HAS_CHILDREN, reason="the walk down /proc children lists is Linux's")
+def test_stat_files_are_held_for_the_trees_only_and_closed_with_the_sampler(children: Children) -> None:
+    def open_count() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_count()
+    procs = [children.spawn(["sleep", "60"]) for _ in range(3)]
+    roots = {f"job.{i + 1}": proc.pid for i, proc in enumerate(procs)}
+    sampler = StatsSampler(use_procfs=True, ports=False)
+    sampler.sample(roots)
+    assert open_count() == before + 3  # one stat file per process, kept for the next tick
+    children.kill(procs[0])
+    assert set(sampler.sample(roots).instances) == {"job.2", "job.3"}
+    assert open_count() == before + 2  # the gone process's file is closed
+    limited = StatsSampler(use_procfs=True, ports=False)
+    limited._files = stats.StatFiles(limit=1)
+    assert limited.sample(roots).total.processes == 2
+    assert open_count() == before + 3
+    del sampler, limited
+    assert open_count() == before
