@@ -451,6 +451,12 @@ def test_idle_tick_and_full_scan_give_the_same_usage(children: Children, monkeyp
     procs.append(children.spawn(["sh", "-c", "sleep 60; true"]))
     roots = {f"job.{i + 1}": proc.pid for i, proc in enumerate(procs)}
     wait_until_sync(lambda: len(psutil.Process(procs[-1].pid).children()) == 1, timeout=10)
+    everyone = [psutil.Process(proc.pid) for proc in procs] + psutil.Process(procs[-1].pid).children()
+    # Settled: every sleep is past its start-up (which uses CPU and grows RSS) and waits in the kernel.
+    wait_until_sync(
+        lambda: all(p.status() == psutil.STATUS_SLEEPING and p.name() in ("sleep", "sh") for p in everyone),
+        timeout=10,
+    )
     monkeypatch.setattr(stats, "last_pid", lambda: PINNED)
     idle = StatsSampler(use_procfs=True)
     full = StatsSampler(use_procfs=True, walk=False, idle=False)
