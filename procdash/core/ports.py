@@ -16,6 +16,7 @@ import re
 import socket
 import struct
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,34 +45,88 @@ SPORT_AT, INODE_AT = 4, 68
 def listening_sockets() -> dict[int, int]:
     """Socket inode -> local port for every TCP socket in LISTEN, IPv4 and IPv6 ({} when unreadable)."""
     try:
-        return {**_diag_listeners(socket.AF_INET), **_diag_listeners(socket.AF_INET6)}
+        with _diag_socket() as diag:
+            return {**_diag_listeners(diag, socket.AF_INET, 1), **_diag_listeners(diag, socket.AF_INET6, 2)}
     except OSError:
         return listening_from_tables()
 
 
-def _diag_listeners(family: int) -> dict[int, int]:
-    """One sock_diag dump of the listening TCP sockets of an address family."""
+def _diag_socket() -> socket.socket:
+    """A sock_diag netlink socket whose reads give up after a second (a kernel-side timeout: no poll per read)."""
+    diag = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+    try:
+        diag.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 1, 0))
+    except OSError:
+        diag.close()
+        raise
+    return diag
+
+
+def _diag_listeners(diag: socket.socket, family: int, seq: int) -> dict[int, int]:
+    """One sock_diag dump of the listening TCP sockets of an address family; replies to other requests are skipped."""
     request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN_STATE) + bytes(48)
-    header = NLMSG_HEADER.pack(NLMSG_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+    header = NLMSG_HEADER.pack(
+        NLMSG_HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0
+    )
     found: dict[int, int] = {}
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as diag:
-        diag.settimeout(1.0)
-        diag.sendto(header + request, (0, 0))
-        while True:
-            data = diag.recv(65536)
-            offset = 0
-            while offset + NLMSG_HEADER.size <= len(data):
-                length, kind, _, _, _ = NLMSG_HEADER.unpack_from(data, offset)
+    diag.sendto(header + request, (0, 0))
+    while True:
+        data = diag.recv(65536)
+        offset = 0
+        while offset + NLMSG_HEADER.size <= len(data):
+            length, kind, _, got_seq, _ = NLMSG_HEADER.unpack_from(data, offset)
+            if length < NLMSG_HEADER.size:
+                raise OSError("sock_diag sent a malformed reply")
+            if got_seq == seq:
                 if kind == NLMSG_DONE:
                     return found
-                if kind == NLMSG_ERROR or length < NLMSG_HEADER.size:
+                if kind == NLMSG_ERROR:
                     raise OSError("sock_diag refused the request")
                 body = offset + NLMSG_HEADER.size
                 (port,) = struct.unpack_from(">H", data, body + SPORT_AT)
                 (inode,) = struct.unpack_from("=I", data, body + INODE_AT)
                 if inode:
                     found[inode] = port
-                offset += (length + 3) & ~3
+            offset += (length + 3) & ~3
+
+
+class ListeningTable:
+    """``listening_sockets`` through one netlink socket kept open across calls (a sampler's, once a tick).
+
+    Creating and closing the socket each time costs more than the dump itself. Each dump carries its own
+    sequence number, so the tail of a dump cut short (a timeout) cannot be taken for the next one's.
+    """
+
+    def __init__(self) -> None:
+        self._diag: list[socket.socket] = []  # the open socket, if any; a list so the finalizer shares it
+        self._seq = 0
+        self._finalizer = weakref.finalize(self, _close_sockets, self._diag)
+
+    def read(self) -> dict[int, int]:
+        """Socket inode -> local port for every TCP socket in LISTEN ({} when unreadable)."""
+        try:
+            if not self._diag:
+                self._diag.append(_diag_socket())
+            diag = self._diag[0]
+            self._seq = (self._seq + 2) % 2**31
+            return {
+                **_diag_listeners(diag, socket.AF_INET, self._seq + 1),
+                **_diag_listeners(diag, socket.AF_INET6, self._seq + 2),
+            }
+        except OSError:
+            self.close()  # a fresh socket next time
+            return listening_from_tables()
+
+    def close(self) -> None:
+        """Close the socket."""
+        _close_sockets(self._diag)
+
+
+def _close_sockets(sockets: list[socket.socket]) -> None:
+    """Close and forget the sockets of a ListeningTable."""
+    for diag in sockets:
+        diag.close()
+    sockets.clear()
 
 
 def listening_from_tables(tables: Iterable[str] = NET_TABLES) -> dict[int, int]:

@@ -24,7 +24,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 
 from procdash.core.instance import Instance
-from procdash.core.ports import PortCache, listening_sockets
+from procdash.core.ports import ListeningTable, PortCache
 from procdash.core.reaper import child_pids, thread_children
 
 DEFAULT_HISTORY = 60
@@ -115,22 +115,26 @@ def format_bytes(size: float) -> str:
     return f"{size:.0f}B"
 
 
-def last_pid() -> int | None:
+def last_pid(files: StatFiles | None = None) -> int | None:
     """The last pid allocated in our pid namespace (threads too), from ``/proc/loadavg``; None when unreadable.
 
     Any new process or thread moves it, so while it stands still the previous tick's process trees can
     only have lost members (or, when someone writes ns_last_pid, recycled one: start times tell).
+    ``files`` keeps the file open.
     """
-    try:
-        fd = os.open(LOADAVG, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, 256)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    if files is not None:
+        data = files.read_loadavg()
+    else:
+        try:
+            fd = os.open(LOADAVG, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            data = os.read(fd, 256)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
     # "0.09 0.05 0.02 3/85 3699": the fifth field
     try:
         return int(data.rsplit(None, 1)[-1])
@@ -187,8 +191,19 @@ class StatFiles:
         self.ticks = os.sysconf("SC_CLK_TCK")
         self.page = os.sysconf("SC_PAGE_SIZE")
         self.fds: dict[int, int] = {}
+        self.loadavg: dict[str, int] = {}  # LOADAVG -> its descriptor, once opened
         # A sampler dropped without close() must not leak its descriptors.
-        self._finalizer = weakref.finalize(self, _close_all, self.fds)
+        self._finalizer = weakref.finalize(self, _close_all, self.fds, self.loadavg)
+
+    def read_loadavg(self) -> bytes:
+        """The content of ``/proc/loadavg`` through a descriptor kept open (b"" when unreadable)."""
+        try:
+            fd = self.loadavg.get(LOADAVG)
+            if fd is None:
+                fd = self.loadavg[LOADAVG] = os.open(LOADAVG, os.O_RDONLY)
+            return os.pread(fd, 256, 0)
+        except OSError:
+            return b""
 
     def read(self, pid: int) -> tuple[Reading, int] | None:
         """One process's reading and thread count; None when gone, hidden or a zombie."""
@@ -220,15 +235,16 @@ class StatFiles:
 
     def close(self) -> None:
         """Close every file."""
-        self.keep(())
+        _close_all(self.fds, self.loadavg)
 
 
-def _close_all(fds: dict[int, int]) -> None:
-    """Close the descriptors of a StatFiles that was dropped."""
-    for fd in fds.values():
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    fds.clear()
+def _close_all(*tables: dict[int, int] | dict[str, int]) -> None:
+    """Close the descriptors of a StatFiles (dropped, or closed)."""
+    for table in tables:
+        for fd in table.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        table.clear()
 
 
 def scan_procfs() -> Scan:
@@ -394,6 +410,7 @@ class StatsSampler:
         self._type_history: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self._ports = PortCache()
+        self._listening = ListeningTable()
         self._files = StatFiles() if self.use_procfs and HAS_PROCFS else None
         # What an idle tick needs from the previous one: the pid counter then (None: look again), each
         # instance's root, and parent and start time of every process of the trees.
@@ -408,7 +425,7 @@ class StatsSampler:
         vanish, turn into zombies or deny access while being read.
         """
         scan = self._scan(roots)
-        sockets = listening_sockets() if self.scan_ports else {}
+        sockets = self._listening.read() if self.scan_ports else {}
         now = time.monotonic()
         window = None if self._last_at is None else now - self._last_at
         seen: dict[int, _Seen] = {}
@@ -434,11 +451,12 @@ class StatsSampler:
                 rss += reading.rss
             uss = _uss(tree) if name == uss_for else None
             instances[name] = Usage(cpu, rss, len(tree), uss, ports.get(name, ()))
-        if self.idle:
+        # An idle tick read exactly the previous trees, unchanged: what it would note down is noted already.
+        if self.idle and self.path != "idle":
             self._roots = {name: roots[name] for name in trees}
             procs = scan.procs
             self._known = {pid: (procs[pid].ppid, procs[pid].start) for tree in trees.values() for pid in tree}
-        if self._files is not None:
+        if self._files is not None and self.path != "idle":
             # The trees' files only: a process read but left out (reparented away) is not read again.
             self._files.keep(scan.procs if self.path != "scan" else ())
         # Forgetting processes not seen this tick keeps the cache as small as the formation.
@@ -465,7 +483,7 @@ class StatsSampler:
             self.path = "psutil"
             return scan_psutil()
         # Read before any process is: a process born during this tick's reads moves the counter for the next.
-        counter = last_pid() if self.idle else None
+        counter = last_pid(self._files) if self.idle else None
         if (
             counter is not None
             and counter == self._last_pid

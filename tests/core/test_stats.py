@@ -309,7 +309,7 @@ def way_sampler(way: str, monkeypatch: pytest.MonkeyPatch) -> Sampler:
     if walk and not stats.HAS_CHILDREN:
         pytest.skip("this kernel has no /proc/PID/task/TID/children")
     if way.endswith("frozen"):
-        monkeypatch.setattr(stats, "last_pid", lambda: PINNED)
+        monkeypatch.setattr(stats, "last_pid", lambda files=None: PINNED)
     return lambda **kwargs: StatsSampler(use_procfs=True, walk=walk, **kwargs)
 
 
@@ -457,7 +457,7 @@ def test_idle_tick_and_full_scan_give_the_same_usage(children: Children, monkeyp
         lambda: all(p.status() == psutil.STATUS_SLEEPING and p.name() in ("sleep", "sh") for p in everyone),
         timeout=10,
     )
-    monkeypatch.setattr(stats, "last_pid", lambda: PINNED)
+    monkeypatch.setattr(stats, "last_pid", lambda files=None: PINNED)
     idle = StatsSampler(use_procfs=True)
     full = StatsSampler(use_procfs=True, walk=False, idle=False)
     idle.sample(roots)
@@ -479,7 +479,7 @@ def test_pid_recycled_between_two_idle_ticks_is_a_new_process(
 ) -> None:
     # As the test above, but the pid counter is pinned (as a write to ns_last_pid can leave it): only the
     # start-time check of the idle tick can tell the second owner from the first.
-    monkeypatch.setattr(stats, "last_pid", lambda: PINNED)
+    monkeypatch.setattr(stats, "last_pid", lambda files=None: PINNED)
     first = children.python("import time\nwhile time.process_time() < 0.6: pass\ntime.sleep(60)")
     wait_until_sync(lambda: cpu_seconds(first.pid) >= 0.55, timeout=15)
     sampler = StatsSampler(use_procfs=True)
@@ -510,13 +510,13 @@ def test_stat_files_are_held_for_the_trees_only_and_closed_with_the_sampler(chil
     roots = {f"job.{i + 1}": proc.pid for i, proc in enumerate(procs)}
     sampler = StatsSampler(use_procfs=True, ports=False)
     sampler.sample(roots)
-    assert open_count() == before + 3  # one stat file per process, kept for the next tick
+    assert open_count() == before + 3 + 1  # one stat file per process and /proc/loadavg, kept for the next tick
     children.kill(procs[0])
     assert set(sampler.sample(roots).instances) == {"job.2", "job.3"}
-    assert open_count() == before + 2  # the gone process's file is closed
+    assert open_count() == before + 2 + 1  # the gone process's file is closed
     limited = StatsSampler(use_procfs=True, ports=False)
     limited._files = stats.StatFiles(limit=1)
     assert limited.sample(roots).total.processes == 2
-    assert open_count() == before + 3
+    assert open_count() == before + 3 + 2
     del sampler, limited
     assert open_count() == before
