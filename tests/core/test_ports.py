@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 from procdash.core import events as ev
 from procdash.core.instance import State
-from procdash.core.ports import PortCache, listening_sockets, port_holder, tree_ports, uses_port
+from procdash.core.ports import ListeningTable, PortCache, listening_sockets, port_holder, tree_ports, uses_port
 from procdash.core.stats import NO_USAGE, StatsSampler, live_roots
 from procdash.core.supervisor import Supervisor
 from tests.core.test_depends import free_base, inst, make, notices
@@ -249,3 +250,25 @@ def test_port_cache_walks_again_after_a_while_for_a_listener_passed_over_a_unix_
     finally:
         ours.close()
         stop(proc)
+
+
+def test_listening_table_reuses_its_socket_and_survives_a_dump_left_unread() -> None:
+    base = free_base(2)
+    four, six = listener(base), listener(base + 100, "6")
+    table = ListeningTable()
+    try:
+        first = table.read()
+        assert {base, base + 100} <= set(first.values())
+        (diag,) = table._diag
+        assert table.read().keys() >= {inode for inode, port in first.items() if port in (base, base + 100)}
+        assert table._diag == [diag]  # the same socket, tick after tick
+        # Someone else's request on that socket, its reply never read: the next read must not take it for its own.
+        request = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 1 << 10) + bytes(48)
+        diag.sendto(struct.pack("=IHHII", 16 + len(request), 20, 0x301, 999, 0) + request, (0, 0))
+        assert {base, base + 100} <= set(table.read().values())
+        assert {base, base + 100} <= set(table.read().values())
+    finally:
+        table.close()
+        for proc in (four, six):
+            proc.kill()
+            proc.wait()
