@@ -1,6 +1,6 @@
 """Sampler benchmark: procdash's cost per stats tick for 10, 50 and 200 managed processes against a naive sampler.
 
-Run from the repository root with the project's venv:  .venv/bin/python bench/stats.py [--ticks N]
+Run from the repository root with the project's venv:  .venv/bin/python bench/stats.py [--ticks N] [--paths-only]
 Each managed process is a real sleeper in its own session, sampled as one instance. Measured in the same run
 on the same processes, ticks interleaved: procdash's sampler reading /proc directly (the Linux default), the
 same sampler through psutil (the portable path), and the baseline a first attempt looks like: per instance,

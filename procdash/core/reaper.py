@@ -9,11 +9,13 @@ procdash's own code, say a readiness probe, is left to the code that waits for i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the sampler imports this module for its children lists: it needs no event loop
+    import asyncio
 
 PR_SET_CHILD_SUBREAPER = 36
 CHUNK = 65536
@@ -26,6 +28,8 @@ def become_subreaper() -> bool:
     """Ask the kernel to reparent the formation's orphans to procdash; False where it cannot."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # only here, so the sampler's import of this module does not load it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
