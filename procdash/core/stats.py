@@ -503,6 +503,12 @@ class StatsSampler:
         self._last_pid = None if unsettled else counter
         return scan
 
+    def close(self) -> None:
+        """Close the files and the socket kept open across ticks (dropping the sampler closes them too)."""
+        if self._files is not None:
+            self._files.close()
+        self._listening.close()
+
     def history(self, name: str) -> list[float]:
         """The last ``history`` CPU percentages of an instance, oldest first (0.0 while its root is gone)."""
         with self._lock:

@@ -518,5 +518,7 @@ def test_stat_files_are_held_for_the_trees_only_and_closed_with_the_sampler(chil
     limited._files = stats.StatFiles(limit=1)
     assert limited.sample(roots).total.processes == 2
     assert open_count() == before + 3 + 2
-    del sampler, limited
+    limited.close()
+    assert open_count() == before + 2 + 1
+    del sampler
     assert open_count() == before
