@@ -9,13 +9,16 @@ procdash's own code, say a readiness probe, is left to the code that waits for i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the sampler imports this module for its children lists: it needs no event loop
+    import asyncio
 
 PR_SET_CHILD_SUBREAPER = 36
+CHUNK = 65536
 
 # Pids procdash spawned and waits for itself; the reaper never steals their exit status.
 OWN: set[int] = set()
@@ -25,6 +28,8 @@ def become_subreaper() -> bool:
     """Ask the kernel to reparent the formation's orphans to procdash; False where it cannot."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # only here, so the sampler's import of this module does not load it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
@@ -32,19 +37,42 @@ def become_subreaper() -> bool:
         return False
 
 
-def child_pids(pid: int) -> list[int]:
-    """The children of a process, from every thread's children list (they are kept per thread)."""
+def thread_children(pid: int, tid: int) -> list[int]:
+    """The children one thread of a process started (or inherited), from its ``children`` list; [] when gone."""
+    try:
+        fd = os.open(f"/proc/{pid}/task/{tid}/children", os.O_RDONLY)
+    except OSError:
+        return []
+    try:
+        chunks = [os.read(fd, CHUNK)]
+        # The kernel fills a read as far as the list goes, so a short read is the end: one read, in practice.
+        while len(chunks[-1]) == CHUNK:
+            chunks.append(os.read(fd, CHUNK))
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    try:
+        return [int(word) for word in b"".join(chunks).split()]
+    except ValueError:
+        return []
+
+
+def child_pids(pid: int, *, main_thread_only: bool = False) -> list[int]:
+    """The children of a process, from every thread's children list (they are kept per thread).
+
+    ``main_thread_only`` reads only the thread-group leader's list, which is where orphans are adopted.
+    """
+    if main_thread_only:
+        return thread_children(pid, pid)
     pids: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return pids
     for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
-                pids.extend(int(word) for word in handle.read().split())
-        except (OSError, ValueError):
-            continue
+        if task.isdigit():
+            pids.extend(thread_children(pid, int(task)))
     return pids
 
 
@@ -62,12 +90,15 @@ def _zombie_session(pid: int) -> int | None:
     return int(fields[3])
 
 
-def reap_adopted() -> int:
-    """Reap every zombie child procdash did not spawn itself; returns how many were reaped."""
+def reap_adopted(*, main_thread_only: bool = False) -> int:
+    """Reap every zombie child procdash did not spawn itself; returns how many were reaped.
+
+    ``main_thread_only`` looks only where adopted orphans go (see ``OrphanReaper._tick``).
+    """
     me = os.getpid()
     own_session = os.getsid(0)
     reaped = 0
-    for pid in child_pids(me):
+    for pid in child_pids(me, main_thread_only=main_thread_only):
         if pid in OWN:
             continue
         session = _zombie_session(pid)
@@ -106,7 +137,7 @@ class OrphanReaper:
             self.reaped += reap_adopted()
 
     def stop(self) -> None:
-        """Stop scanning and reap what is left."""
+        """Stop scanning and reap what is left, on every thread's children list."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -115,8 +146,13 @@ class OrphanReaper:
             self.reaped += reap_adopted()
 
     def _tick(self) -> None:
-        """The periodic scan."""
+        """The periodic scan: one children list, the main thread's, since that is where orphans are adopted.
+
+        The kernel (find_new_reaper, then find_alive_thread) hands an orphan to the subreaper's first live
+        thread counting from the thread-group leader, so while the main thread lives every adopted zombie
+        is on its list; children of other threads are ones procdash spawned, waited for by their spawner.
+        """
         if self._loop is None:
             return
-        self.reaped += reap_adopted()
+        self.reaped += reap_adopted(main_thread_only=True)
         self._timer = self._loop.call_later(self.interval, self._tick)

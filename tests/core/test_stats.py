@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from procdash.core import stats
 from procdash.core.stats import HAS_PROCFS, NO_USAGE, StatsSampler, Usage, format_bytes
 from tests.helpers import wait_until_sync
 
@@ -33,9 +35,11 @@ class Children:
         """A Python child running ``code``."""
         return self.spawn([sys.executable, "-c", code])
 
-    def spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        """A child in its own session, so its whole tree can be killed with one signal."""
-        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+    def spawn(self, argv: list[str], *, pipes: bool = False) -> subprocess.Popen[bytes]:
+        """A child in its own session, so its whole tree can be killed with one signal; ``pipes`` to talk to it."""
+        stdin = subprocess.PIPE if pipes else subprocess.DEVNULL
+        stdout = subprocess.PIPE if pipes else None
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=stdin, stdout=stdout)
         self.procs.append(proc)
         return proc
 
@@ -46,6 +50,9 @@ class Children:
         except ProcessLookupError:
             pass
         proc.wait(timeout=10)
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def close(self) -> None:
         """Kill whatever is left."""
@@ -210,6 +217,24 @@ def test_root_with_a_different_create_time_is_a_new_process(children: Children, 
     assert sampler._seen[busy.pid].start == start
 
 
+def recycle(children: Children, pid: int) -> subprocess.Popen[bytes] | None:
+    """A busy child that the kernel gave ``pid`` (freed just before), or None when others kept taking it."""
+    second = None
+    # Put the pid counter back afterwards, so later tests never see recently freed pids handed out again.
+    resume_after = int(NS_LAST_PID.read_text())
+    try:
+        for _ in range(20):
+            NS_LAST_PID.write_text(str(pid - 1))
+            candidate = children.python(BUSY)
+            if candidate.pid == pid:
+                second = candidate
+                break
+            children.kill(candidate)  # another process took the pid first; try again
+    finally:
+        NS_LAST_PID.write_text(str(max(resume_after, int(NS_LAST_PID.read_text()))))
+    return second
+
+
 @pytest.mark.skipif(
     not sys.platform.startswith("linux") or not os.access(NS_LAST_PID, os.W_OK),
     reason="needs a writable ns_last_pid to make the kernel recycle a pid",
@@ -224,19 +249,7 @@ def test_really_recycled_pid_is_not_confused_with_the_old_process(children: Chil
     sampler.sample({"web.1": pid})
     first_cpu = cpu_seconds(pid)
     children.kill(first)
-    second = None
-    # Put the pid counter back afterwards, so later tests never see recently freed pids handed out again.
-    resume_after = int(NS_LAST_PID.read_text())
-    try:
-        for _ in range(20):
-            NS_LAST_PID.write_text(str(pid - 1))
-            candidate = children.python(BUSY)
-            if candidate.pid == pid:
-                second = candidate
-                break
-            children.kill(candidate)  # another process took the pid first; try again
-    finally:
-        NS_LAST_PID.write_text(str(max(resume_after, int(NS_LAST_PID.read_text()))))
+    second = recycle(children, pid)
     if second is None:
         pytest.skip("could not get the kernel to hand out the same pid again")
     wait_until_sync(lambda: cpu_seconds(pid) >= 0.05, timeout=10)
@@ -273,3 +286,239 @@ def test_sampling_through_proc_never_imports_psutil(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=30)
     assert result.stdout.split() == ["1", "False"], result.stderr
+
+
+# The /proc ways of reading the trees: the whole-machine scan, the walk down the children lists, and the idle
+# tick that re-reads only the previous trees while no pid was allocated. "frozen" pins the pid counter the idle
+# tick checks, so every tick after the first takes it and only its own checks (ppid, start time, state) are left
+# to notice a change: what happens when something writes ns_last_pid.
+PROCFS_WAYS = ["scan", "walk", "scan-frozen", "walk-frozen"]
+PINNED = 1
+
+
+def pinned() -> bool:
+    """Whether this test pinned the pid counter (a real one is never 1 after boot)."""
+    return stats.last_pid() == PINNED
+
+
+def way_sampler(way: str, monkeypatch: pytest.MonkeyPatch) -> Sampler:
+    """Builds /proc samplers that read the trees one way (skips where that way does not exist)."""
+    if not HAS_PROCFS:
+        pytest.skip("Linux /proc only")
+    walk = way.startswith("walk")
+    if walk and not stats.HAS_CHILDREN:
+        pytest.skip("this kernel has no /proc/PID/task/TID/children")
+    if way.endswith("frozen"):
+        monkeypatch.setattr(stats, "last_pid", lambda files=None: PINNED)
+    return lambda **kwargs: StatsSampler(use_procfs=True, walk=walk, **kwargs)
+
+
+@pytest.fixture(params=[pytest.param(way, id=way) for way in PROCFS_WAYS])
+def procfs_sampler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Sampler:
+    """Every /proc way, the pinned counter included."""
+    return way_sampler(str(request.param), monkeypatch)
+
+
+@pytest.fixture(params=[pytest.param(way, id=way) for way in PROCFS_WAYS if not way.endswith("frozen")])
+def counting_sampler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Sampler:
+    """The /proc ways with the real pid counter, which is what tells them a process was created."""
+    return way_sampler(str(request.param), monkeypatch)
+
+
+FORK_ON_LINE = (
+    "import os, sys, time\n"
+    "sys.stdin.readline()\n"
+    "if os.fork() == 0:\n"
+    "    time.sleep(60)\n"
+    "    os._exit(0)\n"
+    "print('forked', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def say(proc: subprocess.Popen[bytes], line: bytes = b"go\n") -> bytes:
+    """Send a child a line and return the line it answers with."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(line)
+    proc.stdin.flush()
+    return proc.stdout.readline()
+
+
+@pytest.mark.parametrize("idle_ticks", [0, 2])
+def test_grandchild_forked_after_a_tick_is_counted_in_the_next(
+    children: Children, counting_sampler: Sampler, idle_ticks: int
+) -> None:
+    root = children.spawn([sys.executable, "-c", FORK_ON_LINE], pipes=True)
+    sampler = counting_sampler()
+    roots = {"tree.1": root.pid}
+    assert usage(sampler, roots, "tree.1").processes == 1
+    for _ in range(idle_ticks):  # ticks with no new pid in between take the idle path
+        assert usage(sampler, roots, "tree.1").processes == 1
+    assert say(root) == b"forked\n"
+    assert usage(sampler, roots, "tree.1").processes == 2
+
+
+def test_grandchild_is_counted_through_psutil_too(children: Children) -> None:
+    root = children.spawn([sys.executable, "-c", FORK_ON_LINE], pipes=True)
+    sampler = StatsSampler(use_procfs=False)
+    roots = {"tree.1": root.pid}
+    assert usage(sampler, roots, "tree.1").processes == 1
+    assert say(root) == b"forked\n"
+    assert usage(sampler, roots, "tree.1").processes == 2
+
+
+# root -> middle -> grandchild; the middle exits when told and the root reaps it, so the grandchild is
+# reparented to the nearest subreaper (this test process, see conftest) and leaves the root's tree.
+REPARENTING = (
+    "import os, sys, time\n"
+    "middle = os.fork()\n"
+    "if middle == 0:\n"
+    "    grandchild = os.fork()\n"
+    "    if grandchild == 0:\n"
+    "        time.sleep(60)\n"
+    "        os._exit(0)\n"
+    "    print(grandchild, flush=True)\n"
+    "    sys.stdin.readline()\n"
+    "    os._exit(0)\n"
+    "os.waitpid(middle, 0)\n"
+    "print('reaped', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_process_reparented_away_leaves_the_tree(children: Children, procfs_sampler: Sampler) -> None:
+    root = children.spawn([sys.executable, "-c", REPARENTING], pipes=True)
+    assert root.stdout is not None
+    grandchild = int(root.stdout.readline())
+    try:
+        sampler = procfs_sampler()
+        roots = {"tree.1": root.pid}
+        assert usage(sampler, roots, "tree.1").processes == 3
+        assert usage(sampler, roots, "tree.1").processes == 3
+        assert sampler.path == "idle" or not pinned()
+        assert say(root) == b"reaped\n"
+        wait_until_sync(lambda: psutil.Process(grandchild).ppid() == os.getpid(), timeout=10)
+        assert usage(sampler, roots, "tree.1").processes == 1
+        assert sampler.path != "idle"  # the idle tick saw the tree change and walked it again
+        assert usage(sampler, roots, "tree.1").processes == 1
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(grandchild, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(grandchild, 0)
+
+
+# A root whose child is killed; the root reaps it only when told, so the child is first a zombie, then gone.
+KILLED_CHILD = (
+    "import os, sys, time\n"
+    "child = os.fork()\n"
+    "if child == 0:\n"
+    "    time.sleep(60)\n"
+    "    os._exit(0)\n"
+    "print(child, flush=True)\n"
+    "sys.stdin.readline()\n"
+    "os.waitpid(child, 0)\n"
+    "print('reaped', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_killed_process_disappears_as_a_zombie_and_once_reaped(children: Children, procfs_sampler: Sampler) -> None:
+    root = children.spawn([sys.executable, "-c", KILLED_CHILD], pipes=True)
+    assert root.stdout is not None
+    child = int(root.stdout.readline())
+    sampler = procfs_sampler()
+    roots = {"tree.1": root.pid}
+    assert usage(sampler, roots, "tree.1").processes == 2
+    assert usage(sampler, roots, "tree.1").processes == 2
+    assert sampler.path == "idle" or not pinned()
+    os.kill(child, signal.SIGKILL)
+    wait_until_sync(lambda: psutil.Process(child).status() == psutil.STATUS_ZOMBIE, timeout=10)
+    assert usage(sampler, roots, "tree.1").processes == 1
+    assert sampler.path != "idle"
+    assert usage(sampler, roots, "tree.1").processes == 1
+    assert say(root) == b"reaped\n"
+    assert usage(sampler, roots, "tree.1").processes == 1
+    assert usage(sampler, roots, "tree.1").processes == 1
+    assert sampler.path == "idle" or not pinned()  # settled again
+
+
+@pytest.mark.skipif(not HAS_PROCFS, reason="Linux /proc only")
+def test_idle_tick_and_full_scan_give_the_same_usage(children: Children, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sleepers and a shell with a child: nothing runs between the ticks, so CPU is 0.0 on both sides and
+    # RSS does not move; the pid counter is pinned so the second tick surely takes the idle path.
+    procs = [children.spawn(["sleep", "60"]) for _ in range(3)]
+    procs.append(children.spawn(["sh", "-c", "sleep 60; true"]))
+    roots = {f"job.{i + 1}": proc.pid for i, proc in enumerate(procs)}
+    wait_until_sync(lambda: len(psutil.Process(procs[-1].pid).children()) == 1, timeout=10)
+    everyone = [psutil.Process(proc.pid) for proc in procs] + psutil.Process(procs[-1].pid).children()
+    # Settled: every sleep is past its start-up (which uses CPU and grows RSS) and waits in the kernel.
+    wait_until_sync(
+        lambda: all(p.status() == psutil.STATUS_SLEEPING and p.name() in ("sleep", "sh") for p in everyone),
+        timeout=10,
+    )
+    monkeypatch.setattr(stats, "last_pid", lambda files=None: PINNED)
+    idle = StatsSampler(use_procfs=True)
+    full = StatsSampler(use_procfs=True, walk=False, idle=False)
+    idle.sample(roots)
+    full.sample(roots)
+    fast = idle.sample(roots)
+    scanned = full.sample(roots)
+    assert idle.path == "idle" and full.path == "scan"
+    assert fast.instances == scanned.instances
+    assert fast.instances["job.4"].processes == 2
+    assert fast.total == scanned.total
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.access(NS_LAST_PID, os.W_OK),
+    reason="needs a writable ns_last_pid to make the kernel recycle a pid",
+)
+def test_pid_recycled_between_two_idle_ticks_is_a_new_process(
+    children: Children, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the test above, but the pid counter is pinned (as a write to ns_last_pid can leave it): only the
+    # start-time check of the idle tick can tell the second owner from the first.
+    monkeypatch.setattr(stats, "last_pid", lambda files=None: PINNED)
+    first = children.python("import time\nwhile time.process_time() < 0.6: pass\ntime.sleep(60)")
+    wait_until_sync(lambda: cpu_seconds(first.pid) >= 0.55, timeout=15)
+    sampler = StatsSampler(use_procfs=True)
+    pid = first.pid
+    sampler.sample({"web.1": pid})
+    sampler.sample({"web.1": pid})
+    assert sampler.path == "idle"
+    first_cpu = cpu_seconds(pid)
+    children.kill(first)
+    second = recycle(children, pid)
+    if second is None:
+        pytest.skip("could not get the kernel to hand out the same pid again")
+    wait_until_sync(lambda: cpu_seconds(pid) >= 0.05, timeout=10)
+    reading = usage(sampler, {"web.1": pid}, "web.1")
+    assert sampler.path != "idle"
+    assert cpu_seconds(pid) < first_cpu, "machine too slow to sample before the second owner caught up"
+    assert reading.cpu_percent > 5.0
+    assert reading.processes == 1
+
+
+@pytest.mark.skipif(not stats.HAS_CHILDREN, reason="the walk down /proc children lists is Linux's")
+def test_stat_files_are_held_for_the_trees_only_and_closed_with_the_sampler(children: Children) -> None:
+    def open_count() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_count()
+    procs = [children.spawn(["sleep", "60"]) for _ in range(3)]
+    roots = {f"job.{i + 1}": proc.pid for i, proc in enumerate(procs)}
+    sampler = StatsSampler(use_procfs=True, ports=False)
+    sampler.sample(roots)
+    assert open_count() == before + 3 + 1  # one stat file per process and /proc/loadavg, kept for the next tick
+    children.kill(procs[0])
+    assert set(sampler.sample(roots).instances) == {"job.2", "job.3"}
+    assert open_count() == before + 2 + 1  # the gone process's file is closed
+    limited = StatsSampler(use_procfs=True, ports=False)
+    limited._files = stats.StatFiles(limit=1)
+    assert limited.sample(roots).total.processes == 2
+    assert open_count() == before + 3 + 2
+    limited.close()
+    assert open_count() == before + 2 + 1
+    del sampler
+    assert open_count() == before
