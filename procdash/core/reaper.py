@@ -14,6 +14,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from procdash.core.beat import next_beat
+
 if TYPE_CHECKING:  # the sampler imports this module for its children lists: it needs no event loop
     import asyncio
 
@@ -129,7 +131,7 @@ class OrphanReaper:
         if not become_subreaper():
             return
         self._loop = loop
-        self._timer = loop.call_later(self.interval, self._tick)
+        self._timer = loop.call_at(next_beat(loop.time(), self.interval), self._tick)
 
     def scan(self) -> None:
         """Reap adopted zombies now (an exit often leaves orphans behind)."""
@@ -155,4 +157,4 @@ class OrphanReaper:
         if self._loop is None:
             return
         self.reaped += reap_adopted(main_thread_only=True)
-        self._timer = self._loop.call_later(self.interval, self._tick)
+        self._timer = self._loop.call_at(next_beat(self._loop.time(), self.interval), self._tick)

@@ -403,6 +403,7 @@ class StatsSampler:
         self.walk = self.use_procfs and HAS_CHILDREN and walk is not False
         self.idle = idle and self.use_procfs
         self.path = ""  # how the last tick read the processes: "idle", "walk", "scan" or "psutil"
+        self.read = 0  # how many processes the last tick read: what the next one, walked or idle, will cost
         self._seen: dict[int, _Seen] = {}
         self._last_at: float | None = None
         self._max_rate = 100.0 * (os.cpu_count() or 1)
@@ -425,6 +426,7 @@ class StatsSampler:
         vanish, turn into zombies or deny access while being read.
         """
         scan = self._scan(roots)
+        self.read = len(scan.procs)
         sockets = self._listening.read() if self.scan_ports else {}
         now = time.monotonic()
         window = None if self._last_at is None else now - self._last_at

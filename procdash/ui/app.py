@@ -36,6 +36,7 @@ from procdash.ui.quit_actions import QuitActions
 from procdash.ui.remembered import Remembered
 from procdash.ui.sampling import Sampling
 from procdash.ui.screens.help import HelpScreen
+from procdash.ui.ticker import Ticker
 from procdash.ui.views import ViewActions
 from procdash.ui.widgets.header import DashHeader, display_path, header_text
 from procdash.ui.widgets.panes import MERGED, EmptyPane, LogPane, PaneGrid
@@ -116,6 +117,7 @@ class ProcdashApp(
         self._pty_guessed: dict[str, tuple[int | None, int, int]] = {}
         self._default_size: tuple[int, int] | None = None
         self._flush_timer: Timer | None = None
+        self._ticker = Ticker(1.0, self._tick, self._handle_exception)
         self._executor = None
         self._flush_paused = False
         self.init_input_mode(getattr(args, "detach_key", None))
@@ -154,9 +156,9 @@ class ProcdashApp(
         if self.handle_signals:
             self.install_signal_handlers()
         self._flush_timer = self.set_interval(1 / FLUSH_HZ, self.flush)
-        # One timer a second for uptimes and, at the default interval, the sampler: every wake-up of an
-        # idle dashboard costs a timer task, a loop turn and a frame, so the two share them.
-        self.set_interval(1.0, self._tick)
+        # One beat a second for uptimes and, at the default interval, the sampler, on the loop turn the
+        # orphan reaper's beat wakes anyway: each wake-up of an idle dashboard is most of what it costs.
+        self._ticker.start()
         if self.formation.watch_usage(self.stats_interval, self._usage_arrived):
             self.sampler = None  # readings come with the view
         elif self.sampler is not None and self.stats_interval > 0:
@@ -178,6 +180,7 @@ class ProcdashApp(
         for unsubscribe in self._unsubscribe:
             if callable(unsubscribe):
                 unsubscribe()
+        self._ticker.stop()
         if self.handle_signals:
             self.remove_signal_handlers()
         await self.formation.close()

@@ -1,4 +1,4 @@
-"""CPU and memory sampling for the dashboard: one long-lived thread reads /proc, the loop takes in the result."""
+"""CPU and memory sampling for the dashboard: small formations on the loop, large ones in one long-lived thread."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from textual.css.query import NoMatches
 from procdash.core.stats import StatsSampler, live_roots
 from procdash.ui.base import DashboardBase
 from procdash.view.usage import Metrics, collect
+
+# A tick that walks (or, idle, re-reads) this many processes or fewer costs well under a millisecond: it
+# runs on the loop, in the turn the second's beat woke, rather than waking a thread and then the loop again.
+INLINE_LIMIT = 64
 
 
 class Sampling(DashboardBase):
@@ -27,12 +31,20 @@ class Sampling(DashboardBase):
         self._sampling = True
         roots = live_roots(self.formation.instances())
         uss_for = names[0] if len(names) == 1 else None
+        sampler = self.sampler
+        if uss_for is None and sampler.path in ("idle", "walk") and sampler.read <= INLINE_LIMIT:
+            # USS (smaps_rollup) and whole-machine scans can take milliseconds: those stay in the thread.
+            try:
+                self._metrics_sampled(collect(sampler, roots, None), None)
+            except Exception as exc:  # report, keep the dashboard going
+                self._metrics_sampled(None, f"{type(exc).__name__}: {exc}")
+            return
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procdash-stats")
         # The result is taken in under the app's context (Textual finds its app through a context variable).
         self._executor.submit(
-            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), self.sampler, roots, uss_for
+            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), sampler, roots, uss_for
         )
 
     def _sample_in_thread(

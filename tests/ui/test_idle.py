@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
+import pytest
 from rich.text import Text
 from textual.geometry import Region
 
 from procdash.core.instance import State
 from procdash.ui import rows as tablerows
+from procdash.ui import sampling
 from procdash.ui.app import ProcdashApp
 from procdash.ui.widgets.process_table import HEADER_LINES, ProcessTable
 from tests.helpers import wait_until
@@ -182,3 +185,34 @@ async def test_readings_that_read_as_before_build_no_rows(make_app: MakeApp) -> 
             await wait_until(lambda seen=seen: app.metrics is not seen)  # type: ignore[misc]
         assert len(built) == before <= 1
         assert app.table.get_cell("i:job.1", "state").plain == "done"
+
+
+async def test_small_formations_are_sampled_on_the_loop_and_uss_in_the_thread(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    collect = sampling.collect  # type: ignore[attr-defined]
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return collect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sampling, "collect", recorded)
+    app = make_app(SLEEPERS, formation="web=3", stats_interval=0.1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await all_running(app, 3)
+        await wait_until(lambda: len(threads) >= 4)
+        # The first tick has no trees to go by: it walks in the thread; then the idle re-reads run inline.
+        assert threads[0].startswith("procdash-stats")
+        assert threads[-2:] == ["MainThread", "MainThread"]
+        await pilot.press("down")  # web.1 alone: its USS is read from smaps_rollup, in the thread
+        assert app.selected_names() == ["web.1"]
+        count = len(threads)
+        await wait_until(lambda: len(threads) >= count + 2)
+        assert threads[-1].startswith("procdash-stats")
+
+        def uss_read() -> bool:
+            usage = app.metrics.usage("web.1") if app.metrics is not None else None
+            return usage is not None and bool(usage.uss)
+
+        await wait_until(uss_read)
