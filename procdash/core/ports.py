@@ -178,7 +178,9 @@ def tree_ports(pids: Iterable[int], sockets: Mapping[int, int]) -> tuple[int, ..
 
 # A descriptor passed over a unix socket, or a dup closed, changes what a process holds without changing
 # the listening table; walking every process's descriptors again after this long bounds how late that shows.
-REWALK_AFTER = 5.0
+# Both are rare (a listener handed to a worker usually goes to a new process, walked at once), and each
+# walk lists the descriptors of every process of the formation.
+REWALK_AFTER = 30.0
 
 
 @dataclass(slots=True)

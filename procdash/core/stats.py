@@ -516,6 +516,16 @@ class StatsSampler:
         with self._lock:
             return list(self._history.get(name, ()))
 
+    def histories(
+        self, names: Iterable[str], type_names: Iterable[str]
+    ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        """The histories of these instances and types, copied under one lock (a tick's worth, in one go)."""
+        with self._lock:
+            return (
+                {name: list(self._history.get(name, ())) for name in names},
+                {name: list(self._type_history.get(name, ())) for name in type_names},
+            )
+
     def forget(self, name: str) -> None:
         """Drop an instance's history (it was scaled away: a new slot of that name starts afresh)."""
         with self._lock:

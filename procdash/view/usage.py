@@ -28,9 +28,5 @@ class Metrics:
 def collect(sampler: StatsSampler, roots: Mapping[str, int], uss_for: str | None) -> Metrics:
     """Take one sample and copy the histories; blocking (reads /proc), so it runs in a thread worker."""
     snapshot = sampler.sample(roots, uss_for=uss_for)
-    type_names = dict.fromkeys(name.rpartition(".")[0] for name in roots)
-    return Metrics(
-        snapshot=snapshot,
-        history={name: sampler.history(name) for name in roots},
-        type_history={type_name: sampler.type_history(type_name) for type_name in type_names},
-    )
+    history, type_history = sampler.histories(roots, dict.fromkeys(name.rpartition(".")[0] for name in roots))
+    return Metrics(snapshot=snapshot, history=history, type_history=type_history)
