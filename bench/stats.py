@@ -15,6 +15,7 @@ reaper's tick reading every thread's children list against only the main thread'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -231,6 +232,17 @@ def measure_paths(count: int, ticks: int, pause: float) -> list[object]:
     ]
 
 
+def kill_leftovers() -> int:
+    """End sleepers an earlier run of this bench left behind (it was killed): they would be counted as load."""
+    killed = 0
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.info["cmdline"] == ["sleep", SLEEP_ARG]:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+                killed += 1
+    return killed
+
+
 def main() -> int:
     """Measure every size and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -238,6 +250,8 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between ticks (default 0.02)")
     parser.add_argument("--paths-only", action="store_true", help="only the second table (per-tick CPU by path)")
     args = parser.parse_args()
+    if killed := kill_leftovers():
+        print(f"ended {killed} sleepers left behind by an earlier run")
     path_rows = [measure_paths(count, args.ticks, args.pause) for count in PATH_SIZES]
     print(
         table(

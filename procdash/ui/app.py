@@ -307,7 +307,11 @@ class ProcdashApp(
         """
         self.feed.numbers_dirty = True
         if self._flush_paused:
+            self._flush_paused = False
             self.flush()
+            if not self._flush_paused:
+                # Something still waits (a pane repainted too recently to repaint again): the timer comes back.
+                self._wake()
 
     def _tick(self) -> None:
         """Once a second: uptimes and backoff countdowns move, the sampler reads, the pty size follows the pane."""
@@ -317,8 +321,12 @@ class ProcdashApp(
         moving = any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.formation.instances())
         if moving and not sampling_each_second:  # else every sample redraws the table anyway
             self.mark_numbers_dirty()
+        try:
+            grid = self.grid
+        except NoMatches:  # the screen's widgets are gone while the app shuts down
+            return
         # Pane sizes settle after a layout; they depend only on the grid and on which panes it shows.
-        sized = (self.grid.size, self.mode, self.focus_name, self.selected_type, len(self.pinned), self.feed.generation)
+        sized = (grid.size, self.mode, self.focus_name, self.selected_type, len(self.pinned), self.feed.generation)
         if sized != self._sized:
             self._sized = sized
             self._sync_pty_size()

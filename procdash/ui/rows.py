@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rich.text import Text
 
@@ -47,6 +48,7 @@ COLUMNS = (
 )
 
 Row = tuple[str, dict[str, Text]]
+_K = TypeVar("_K", bound=Hashable)
 
 
 def type_key(type_name: str) -> str:
@@ -109,29 +111,30 @@ class CellCache:
     """
 
     def __init__(self, limit: int = 4096) -> None:
-        self.limit = limit  # past this many distinct cells the cache starts over (old uptimes, old PIDs)
-        self._cells: dict[Hashable, Text] = {}
+        self.limit = limit  # past this many distinct cells a cache starts over (old uptimes, old PIDs)
+        self._texts: dict[tuple[str, str, bool], Text] = {}
+        self._made: dict[Hashable, Text] = {}  # apart from the one-style cells: a key of one never meets the other
 
     def text(self, text: str, style: str = "", right: bool = False) -> Text:
         """A one-style cell."""
         key = (text, style, right)
-        cell = self._cells.get(key)
+        cell = self._texts.get(key)
         if cell is None:
-            cell = self._store(key, _cell(text, style, right))
+            cell = self._store(self._texts, key, _cell(text, style, right))
         return cell
 
     def made(self, key: Hashable, make: Callable[[], Text]) -> Text:
         """A cell built by ``make`` (several styles), once per distinct ``key`` naming everything it shows."""
-        cell = self._cells.get(key)
+        cell = self._made.get(key)
         if cell is None:
-            cell = self._store(key, make())
+            cell = self._store(self._made, key, make())
         return cell
 
-    def _store(self, key: Hashable, cell: Text) -> Text:
-        """Keep a new cell, starting over when the cache is full."""
-        if len(self._cells) >= self.limit:
-            self._cells.clear()
-        self._cells[key] = cell
+    def _store(self, cells: dict[_K, Text], key: _K, cell: Text) -> Text:
+        """Keep a new cell, starting over when that cache is full."""
+        if len(cells) >= self.limit:
+            cells.clear()
+        cells[key] = cell
         return cell
 
 

@@ -216,3 +216,15 @@ async def test_small_formations_are_sampled_on_the_loop_and_uss_in_the_thread(
             return usage is not None and bool(usage.uss)
 
         await wait_until(uss_read)
+
+
+def test_the_cell_cache_keeps_one_object_per_content_and_starts_over_when_full() -> None:
+    cells = tablerows.CellCache(limit=2)
+    five = cells.text("5s", right=True)
+    assert cells.text("5s", right=True) is five
+    assert cells.text("5s") is not five and cells.text("5s").justify != "right"
+    made = cells.made(("state", "up"), lambda: Text("up", style="green"))
+    assert cells.made(("state", "up"), lambda: Text("other")) is made
+    assert cells.made(("5s", "", True), lambda: Text("made")).plain == "made"  # never a one-style cell
+    cells.text("6s")  # a third content: the one-style cells start over
+    assert cells.text("5s", right=True) is not five
