@@ -122,19 +122,9 @@ def last_pid(files: StatFiles | None = None) -> int | None:
     only have lost members (or, when someone writes ns_last_pid, recycled one: start times tell).
     ``files`` keeps the file open.
     """
-    if files is not None:
-        data = files.read_loadavg()
-    else:
-        try:
-            fd = os.open(LOADAVG, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            data = os.read(fd, 256)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
+    data = files.read_loadavg() if files is not None else _read_small(LOADAVG, 256)
+    if data is None:
+        return None
     # "0.09 0.05 0.02 3/85 3699": the fifth field
     try:
         return int(data.rsplit(None, 1)[-1])
@@ -142,19 +132,24 @@ def last_pid(files: StatFiles | None = None) -> int | None:
         return None
 
 
-def _read_stat(pid: int | str, ticks: int, page: int) -> tuple[Reading, int] | None:
-    """One process's reading and thread count from ``/proc/PID/stat``; None when gone, hidden or a zombie."""
+def _read_small(path: str, size: int) -> bytes | None:
+    """A /proc file of at most ``size`` bytes in one read; None when it cannot be opened or read."""
     try:
-        fd = os.open(f"{PROC}/{pid}/stat", os.O_RDONLY)
-    except OSError:  # gone since it was listed, or hidden from us
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # a process gone since it was listed, or hidden from us
         return None
     try:
-        data = os.read(fd, 4096)
+        return os.read(fd, size)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return _parse_stat(data, ticks, page)
+
+
+def _read_stat(pid: int | str, ticks: int, page: int) -> tuple[Reading, int] | None:
+    """One process's reading and thread count from ``/proc/PID/stat``; None when gone, hidden or a zombie."""
+    data = _read_small(f"{PROC}/{pid}/stat", 4096)
+    return None if data is None else _parse_stat(data, ticks, page)
 
 
 def _parse_stat(data: bytes, ticks: int, page: int) -> tuple[Reading, int] | None:
