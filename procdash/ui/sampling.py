@@ -21,7 +21,7 @@ class Sampling(DashboardBase):
     """Mixed into the app: starts a sample per tick unless one is running, and takes in its result."""
 
     def _sample(self) -> None:
-        """Start one sampling run in a thread unless the previous one is still busy."""
+        """Take one sample (on the loop for a small formation, else in the thread) unless one is still busy."""
         if self._sampling or self.sampler is None:
             return
         try:
@@ -34,10 +34,13 @@ class Sampling(DashboardBase):
         sampler = self.sampler
         if uss_for is None and sampler.path in ("idle", "walk") and sampler.read <= INLINE_LIMIT:
             # USS (smaps_rollup) and whole-machine scans can take milliseconds: those stay in the thread.
+            metrics: Metrics | None = None
+            error: str | None = None
             try:
-                self._metrics_sampled(collect(sampler, roots, None), None)
+                metrics = collect(sampler, roots, None)
             except Exception as exc:  # report, keep the dashboard going
-                self._metrics_sampled(None, f"{type(exc).__name__}: {exc}")
+                error = f"{type(exc).__name__}: {exc}"
+            self._metrics_sampled(metrics, error)
             return
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
