@@ -338,8 +338,7 @@ class ProcdashApp(
         columns = tablerows.fit_columns(width, tablerows.name_width(sup))
         self._columns = tablerows.mark_sorted(columns, self.order)
         self.table.sync(self._columns, self._build_rows(), tablerows.fallbacks(sup))
-        for pane in self.visible_panes():
-            pane.show_title(self._pane_title(pane), pane.flags())
+        self._refresh_titles()
         self._refresh_header()
         self._selection_changed(self.table.selected_key)
         self._sync_pty_size()
@@ -363,9 +362,13 @@ class ProcdashApp(
             self._refresh_table()
             return
         self.table.sync(self._columns, rows)
-        for pane in self.visible_panes():
-            pane.show_title(self._pane_title(pane), pane.flags())  # a backoff countdown moves with time
+        self._refresh_titles()  # a backoff countdown moves with time
         self._refresh_header()
+
+    def _refresh_titles(self) -> None:
+        """The border titles of the panes on screen (each pane redraws only when its title changed)."""
+        for pane in self.visible_panes():
+            pane.show_title(self._pane_title(pane), pane.flags())
 
     def _moving(self) -> tuple[object, ...]:
         """Everything the table, titles and header show that changes with no event: the uptimes as worded,

@@ -17,6 +17,14 @@ from procdash.view.usage import Metrics, collect
 INLINE_LIMIT = 64
 
 
+def _reading(sampler: StatsSampler, roots: dict[str, int], uss_for: str | None) -> tuple[Metrics | None, str | None]:
+    """One sample, or why there is none: a failed read is reported and the dashboard goes on."""
+    try:
+        return collect(sampler, roots, uss_for), None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 class Sampling(DashboardBase):
     """Mixed into the app: starts a sample per tick unless one is running, and takes in its result."""
 
@@ -34,13 +42,7 @@ class Sampling(DashboardBase):
         sampler = self.sampler
         if uss_for is None and sampler.path in ("idle", "walk") and sampler.read <= INLINE_LIMIT:
             # USS (smaps_rollup) and whole-machine scans can take milliseconds: those stay in the thread.
-            metrics: Metrics | None = None
-            error: str | None = None
-            try:
-                metrics = collect(sampler, roots, None)
-            except Exception as exc:  # report, keep the dashboard going
-                error = f"{type(exc).__name__}: {exc}"
-            self._metrics_sampled(metrics, error)
+            self._metrics_sampled(*_reading(sampler, roots, None))
             return
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
@@ -63,12 +65,7 @@ class Sampling(DashboardBase):
         A plain loop callback rather than a Textual message: once a second, the message's queueing and
         dispatch cost more than taking the reading in.
         """
-        metrics: Metrics | None = None
-        error: str | None = None
-        try:
-            metrics = collect(sampler, roots, uss_for)
-        except Exception as exc:  # report, keep the dashboard going
-            error = f"{type(exc).__name__}: {exc}"
+        metrics, error = _reading(sampler, roots, uss_for)
         try:
             loop.call_soon_threadsafe(self._metrics_sampled, metrics, error, context=context)
         except RuntimeError:
