@@ -248,6 +248,8 @@ def test_subscribe_mirrors_scaling_state_and_lines_then_ends_at_stop(env: dict[s
     ended: list[dict[str, Any] | None] = []
 
     async def body(sup: Supervisor, server: ControlServer) -> None:
+        # web.1's line is in its buffer before the subscription, so it is not streamed among the scaling events.
+        await wait_until(lambda: (web := sup.find("web.1")) is not None and web.log.next_seq >= 1)
         watcher = await Client.open(server)
         snapshot = await watcher.call(p.request("subscribe", 1))
         assert snapshot["ok"] and snapshot["desired"] == {"web": 1}
