@@ -14,38 +14,17 @@ from pathlib import Path
 
 from procdash.core.formation_file import save_formation
 from procdash.core.globs import PathPatterns
-from procdash.core.logfiles import DEFAULT_KEEP, DEFAULT_MAX_SIZE, LogFiles, LogSettings
+from procdash.core.logfiles import LogSettings
 from procdash.core.project import Project
 from procdash.core.reload import Reloader, ReloadResult
 from procdash.core.rolling import RollingRestarter
 from procdash.core.sidefile import sidefile_path
 from procdash.core.supervisor import Supervisor
 from procdash.core.watcher import ChangeRouter, FileWatcher, WatchRule, rules_for
+from procdash.disklogs import attach_log_files
 from procdash.headless import Service
 
 RELOAD_RULE = "\0reload"  # the router's name for "the project's own files changed" (no type can be called that)
-
-
-def log_settings(args: argparse.Namespace, project: Project) -> LogSettings:
-    """--log-dir (relative to the current directory) or log_dir (relative to Procfile.toml), and each log_file."""
-    directory: Path | None = None
-    given = getattr(args, "log_dir", None)
-    if given is not None:
-        directory = Path(given).expanduser().absolute()
-    elif "log_dir" in project.settings and project.sidefile.path is not None:
-        directory = project.sidefile.path.parent / Path(project.settings["log_dir"]).expanduser()
-    type_files = {
-        t.name: project.root / Path(opts.log_file).expanduser()
-        for t in project.types
-        if (opts := project.options_for(t.name)).log_file is not None
-    }
-    return LogSettings(
-        directory=directory,
-        type_files=type_files or None,
-        color=bool(project.settings.get("log_color", False)),
-        max_size=int(project.settings.get("log_max_size", DEFAULT_MAX_SIZE)),
-        keep=int(project.settings.get("log_keep", DEFAULT_KEEP)),
-    )
 
 
 def project_files(project: Project) -> list[Path]:
@@ -143,17 +122,14 @@ class EditLoop:
 
 def services(args: argparse.Namespace, project: Project, supervisor: Supervisor) -> list[Service]:
     """The edit-run loop's services for one run; log files are subscribed before anything starts."""
-    found: list[Service] = []
-    settings = log_settings(args, project)
-    if settings.enabled:
-        logs = LogFiles(settings)
-        logs.attach(supervisor)
-        found.append(logs)
-    ignored = tuple(p for p in (settings.directory, *(settings.type_files or {}).values()) if p is not None)
-    found.append(
-        EditLoop(project, supervisor, _loader(args), watch=not getattr(args, "no_watch", False), ignored=ignored)
-    )
-    return found
+    settings, logs = attach_log_files(args, project, supervisor)
+    return [*logs, edit_loop(args, project, supervisor, settings)]
+
+
+def edit_loop(args: argparse.Namespace, project: Project, supervisor: Supervisor, logs: LogSettings) -> EditLoop:
+    """Watch, reload and save for one run; the log files it writes are never watched."""
+    ignored = tuple(p for p in (logs.directory, *(logs.type_files or {}).values()) if p is not None)
+    return EditLoop(project, supervisor, _loader(args), watch=not getattr(args, "no_watch", False), ignored=ignored)
 
 
 def _loader(args: argparse.Namespace) -> Callable[[], Project]:

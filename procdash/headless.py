@@ -158,10 +158,13 @@ async def run_headless(
     prefix: bool,
     exit_on_failure: bool,
     out: BinaryIO | None = None,
-    services: Sequence[Service] = (),
+    services: Callable[[], Sequence[Service]] = tuple,
     quiet: Collection[str] = (),
 ) -> int:
-    """Run the formation until it is done or procdash is told to stop; returns the exit status."""
+    """Run the formation until it is done or procdash is told to stop; returns the exit status.
+
+    ``services`` builds what runs beside the formation; it is called once the formation has started.
+    """
     loop = asyncio.get_running_loop()
     names = [f"{t.name}.{max(1, supervisor.desired[t.name])}" for t in supervisor.types]
     stop_task: asyncio.Task[None] | None = None
@@ -211,7 +214,7 @@ async def run_headless(
     started: list[Service] = []
     try:
         supervisor.start()
-        for service in services:
+        for service in services():
             await service.start(supervisor)
             started.append(service)
         if supervisor.is_idle() and not supervisor.instances():

@@ -15,15 +15,19 @@ import importlib.util
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from procdash import editloop
 from procdash.cli import apply_settings, project_from, quiet_types, use_color
 from procdash.core.backlog import Backlog
 from procdash.core.project import Project
 from procdash.core.supervisor import Supervisor, SupervisorOptions
+from procdash.disklogs import attach_log_files
 from procdash.headless import Service, run_headless, stdout_is_terminal
 from procdash.term.hangup import backstop_terminal_loss
+
+if TYPE_CHECKING:
+    from procdash.control.listener import Claim
 
 # What stops the dashboard gracefully; before the app is up they are kept in the Backlog.
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -51,9 +55,21 @@ def run_start(args: argparse.Namespace) -> int:
         pty_size=pty_size,
     )
     supervisor = Supervisor.from_project(project, options)
-    loop_services = editloop.services(args, project, supervisor)
-    services = start_services(args, project, dashboard=dashboard) + loop_services
-    editloop.connect(services)
+    logs, log_files = attach_log_files(args, project, supervisor)  # subscribed before any output
+    claimed = claim_control(args, project)
+
+    def services() -> list[Service]:
+        """The services, built once the first processes run: what they import need not hold those up."""
+        from procdash import editloop
+
+        built = [
+            *start_services(args, project, claimed, dashboard=dashboard),
+            *log_files,
+            editloop.edit_loop(args, project, supervisor, logs),
+        ]
+        editloop.connect(built)
+        return built
+
     if dashboard:
         # Past the grace, kill every group and leave the rest to the pty hangup and the guardian.
         finished = backstop_terminal_loss(args.timeout + 3.0, supervisor.kill_all)
@@ -75,7 +91,7 @@ def run_start(args: argparse.Namespace) -> int:
 
 
 async def run_dashboard(
-    supervisor: Supervisor, project: Project, args: argparse.Namespace, services: Sequence[Service]
+    supervisor: Supervisor, project: Project, args: argparse.Namespace, services: Callable[[], Sequence[Service]]
 ) -> int:
     """Start the formation, then import and run the dashboard on this loop; no process outlives it.
 
@@ -91,7 +107,7 @@ async def run_dashboard(
         app_module = importlib.import_module("procdash.ui.app")
         settings = importlib.import_module("procdash.ui.settings")
         local = importlib.import_module("procdash.view.local")
-        formation = local.LocalFormation(supervisor, project, services, backlog=backlog)
+        formation = local.LocalFormation(supervisor, project, services(), backlog=backlog)
         app = app_module.ProcdashApp(formation, args, handle_signals=True, settings_path=settings.default_path())
         await app.run_async()
         return int(app.return_code or 0)
@@ -107,27 +123,33 @@ async def run_dashboard(
         supervisor.close()
 
 
-def start_services(args: argparse.Namespace, project: Project, *, dashboard: bool) -> list[Service]:
-    """What runs beside the formation in both modes: the control socket, the headless stats summary."""
+def claim_control(args: argparse.Namespace, project: Project) -> Claim | None:
+    """Bind the control socket before any process starts: a second procdash on this Procfile exits 2 here."""
+    if getattr(args, "no_control", False):
+        return None
+    from procdash.control.listener import ControlUnavailable, claim
+
+    try:
+        return claim(project.procfile)
+    except ControlUnavailable as exc:
+        # The formation matters more than its remote control: run it, and say so once.
+        warning = f"procdash: warning: no control socket (procdash ctl cannot reach this formation): {exc}"
+        print(warning, file=sys.stderr)
+        return None
+
+
+def start_services(
+    args: argparse.Namespace, project: Project, claimed: Claim | None, *, dashboard: bool
+) -> list[Service]:
+    """What runs beside the formation in both modes: the control socket (bound already), the headless stats summary."""
     services: list[Service] = []
     control = None
-    if not getattr(args, "no_control", False):
-        from procdash.control.listener import ControlUnavailable
+    if claimed is not None:
         from procdash.control.server import ControlServer
 
         # ``ctl quit`` stops everything; the dashboard replaces that with its own quit (progress on screen).
-        control = ControlServer(project.procfile, project.root)
-        try:
-            control.bind()  # before any process starts: a second procdash on this Procfile exits 2 here
-        except ControlUnavailable as exc:
-            # The formation matters more than its remote control: run it, and say so once.
-            print(
-                f"procdash: warning: no control socket (procdash ctl cannot reach this formation): {exc}",
-                file=sys.stderr,
-            )
-            control = None
-        else:
-            services.append(control)
+        control = ControlServer(project.procfile, project.root, claimed=claimed)
+        services.append(control)
     if getattr(args, "stats", 0) > 0 and not dashboard:
         from procdash.stats_report import StatsReporter
 

@@ -32,12 +32,26 @@ RUN = (
     "runpy.run_module('procdash', run_name='__main__', alter_sys=True)\n"
 )
 
+# The same, printing the modules loaded when the first process is spawned (subprocess's fork_exec).
+RUN_TO_FIRST_SPAWN = (
+    "import _posixsubprocess, runpy, subprocess, sys\n"
+    "owner = subprocess if hasattr(subprocess, '_fork_exec') else _posixsubprocess\n"
+    "name = '_fork_exec' if owner is subprocess else 'fork_exec'\n"
+    "spawn, seen = getattr(owner, name), []\n"
+    "def first(*args, **kwargs):\n"
+    "    if not seen:\n"
+    "        seen.append(1)\n"
+    "        print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    "    return spawn(*args, **kwargs)\n"
+    "setattr(owner, name, first)\n"
+) + RUN.split("\n", 2)[2]
 
-def modules_of_a_headless_run(root: Path, *args: str) -> set[str]:
-    """Every module a whole ``procdash start --headless`` run imported (the control socket on)."""
+
+def modules_of_a_headless_run(root: Path, *args: str, until_first_spawn: bool = False) -> set[str]:
+    """The modules a whole ``procdash start --headless`` run imported (control socket on), or up to its first spawn."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSTARTUP",)}
     result = subprocess.run(
-        [sys.executable, "-c", RUN, "start", "--headless", *args],
+        [sys.executable, "-c", RUN_TO_FIRST_SPAWN if until_first_spawn else RUN, "start", "--headless", *args],
         cwd=root,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -73,3 +87,13 @@ def test_the_optional_parsers_load_when_their_files_are_there(tmp_path: Path) ->
     modules = modules_of_a_headless_run(tmp_path)
     assert {"yaml", "dotenv", "tomllib"} <= modules or {"yaml", "dotenv", "tomli"} <= modules
     assert loaded(modules, NEVER) == []
+
+
+def test_the_first_process_starts_before_the_services_are_imported(tmp_path: Path) -> None:
+    write(tmp_path / "Procfile", "one: true\n")
+    modules = modules_of_a_headless_run(tmp_path, until_first_spawn=True)
+    assert "procdash.core.supervisor" in modules
+    assert "procdash.control.listener" in modules  # the socket is claimed before: a second start exits 2 first
+    later = ("procdash.control.server", "procdash.control.protocol", "procdash.editloop", "procdash.core.reload")
+    assert loaded(modules, later) == []
+    assert loaded(modules, ("json",)) == []

@@ -1,18 +1,21 @@
-"""Claiming the control socket before any process starts: stale sockets removed, a live procdash refused."""
+"""Claiming the control socket before any process starts: stale sockets removed, a live procdash refused.
+
+This module is what ``procdash start`` loads before its first process runs, so it stays light: the
+protocol is imported only to question a socket that is already there.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import socket
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
-from procdash.control import protocol as p
-from procdash.control.paths import check_private_dir, ensure_private_dir, socket_address
+from procdash.control.paths import check_private_dir, ensure_private_dir, socket_address, socket_paths
 from procdash.core.errors import ConfigError
 
 PROBE_TIMEOUT = 2.0
@@ -53,6 +56,10 @@ def read_line(sock: socket.socket, limit: int) -> bytes:
 
 def ask_info(path: Path, timeout: float = PROBE_TIMEOUT) -> dict[str, object] | None:
     """Connect and ask who serves; None when nothing listens (refused or gone), ValueError/OSError if it is mute."""
+    import json
+
+    from procdash.control import protocol as p
+
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(timeout)
     try:
@@ -156,3 +163,24 @@ def bind_first(paths: list[Path]) -> tuple[Path, socket.socket, tuple[int, int]]
             continue
         return path, sock, identity
     raise ControlUnavailable("; ".join(reasons))
+
+
+class Claim(NamedTuple):
+    """A bound, listening control socket: where it is and the file's (device, inode), to remove only our own."""
+
+    path: Path
+    sock: socket.socket
+    identity: tuple[int, int]
+
+
+def claim(procfile: Path, environ: Mapping[str, str] | None = None, explicit: Path | None = None) -> Claim:
+    """Bind the control socket for ``procfile``: at ``explicit``, or the first candidate that works.
+
+    Raises ConfigError (SocketTaken) if a procdash for this Procfile already answers, and
+    ControlUnavailable if no directory can hold the socket.
+    """
+    if explicit is None:
+        return Claim(*bind_first(socket_paths(procfile, environ)))
+    if not explicit.parent.is_dir():
+        raise ConfigError("no such directory for the control socket", path=str(explicit.parent))
+    return Claim(explicit, *bind_socket(explicit))

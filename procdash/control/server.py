@@ -11,12 +11,10 @@ from pathlib import Path
 from procdash.control import actions, talk
 from procdash.control import protocol as p
 from procdash.control.connection import Connection
-from procdash.control.listener import bind_first, bind_socket, unlink_if_ours
-from procdash.control.paths import socket_paths
+from procdash.control.listener import Claim, claim, unlink_if_ours
 from procdash.control.usage import UsagePublisher
 from procdash.control.views import UsageSnapshot, UsageSource, event_view, usage_view
 from procdash.core import events as ev
-from procdash.core.errors import ConfigError
 from procdash.core.instance import Instance
 from procdash.core.reload import ReloadResult
 from procdash.core.supervisor import Supervisor
@@ -46,6 +44,7 @@ class ControlServer:
         write_limit: int = WRITE_LIMIT,
         request_timeout: float = REQUEST_TIMEOUT,
         environ: Mapping[str, str] | None = None,
+        claimed: Claim | None = None,
     ) -> None:
         self.procfile = procfile
         self.root = root
@@ -65,6 +64,8 @@ class ControlServer:
         self.info: actions.ServerInfo | None = None
         self._sock: socket.socket | None = None
         self._identity: tuple[int, int] | None = None
+        if claimed is not None:  # bound before the formation started, by ``procdash start``
+            self._adopt(claimed)
         self._server: asyncio.AbstractServer | None = None
         self._supervisor: Supervisor | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -89,16 +90,13 @@ class ControlServer:
         """
         if self._sock is not None and self.path is not None:
             return self.path
-        if self.explicit_path is None:
-            path, self._sock, self._identity = bind_first(socket_paths(self.procfile, self.environ))
-        else:
-            path = self.explicit_path
-            if not path.parent.is_dir():
-                raise ConfigError("no such directory for the control socket", path=str(path.parent))
-            self._sock, self._identity = bind_socket(path)
-        self.path = path
-        self.info = actions.ServerInfo(procfile=self.procfile, root=self.root, socket=path)
-        return path
+        return self._adopt(claim(self.procfile, self.environ, self.explicit_path))
+
+    def _adopt(self, claimed: Claim) -> Path:
+        """Serve on a socket bound already; returns its path."""
+        self.path, self._sock, self._identity = claimed
+        self.info = actions.ServerInfo(procfile=self.procfile, root=self.root, socket=claimed.path)
+        return claimed.path
 
     async def start(self, supervisor: Supervisor) -> None:
         """Serve on the running loop and mirror supervisor events to streaming clients."""

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from procdash.core.records import record
 
 if TYPE_CHECKING:
     from procdash.core.instance import Instance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Started:
     """An instance's process is running with a new pid."""
 
     instance: Instance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Output:
     """Complete lines an instance printed, in order, already appended to its log buffer."""
 
@@ -24,7 +25,7 @@ class Output:
     lines: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Partial:
     """The unfinished last line changed (a prompt, a progress bar); an Output event clears it implicitly."""
 
@@ -32,7 +33,7 @@ class Partial:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Waiting:
     """An instance started or stopped waiting for input on its terminal; ``prompt`` is its unfinished line."""
 
@@ -41,7 +42,7 @@ class Waiting:
     prompt: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exited:
     """An instance's process ended and its output is drained; ``will_restart`` says what comes next."""
 
@@ -54,7 +55,7 @@ class Exited:
     killed: bool = False  # it outlived its stop timeout and was SIGKILLed
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stopping:
     """procdash sent an instance its stop signal; it is SIGKILLed if still alive after ``timeout``."""
 
@@ -63,7 +64,7 @@ class Stopping:
     timeout: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Restarting:
     """An instance will be started again after ``delay`` seconds of backoff."""
 
@@ -71,7 +72,7 @@ class Restarting:
     delay: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fatal:
     """An instance failed too often in a row and will not be restarted by the policy."""
 
@@ -79,28 +80,28 @@ class Fatal:
     failures: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StateChanged:
     """Any change of an instance's state, pid or counters; cheap to redraw from."""
 
     instance: Instance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Added:
     """A new instance slot exists (scaled up)."""
 
     instance: Instance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Removed:
     """An instance slot is gone (scaled down and stopped)."""
 
     instance: Instance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scaled:
     """The desired count of a type changed."""
 
@@ -108,7 +109,7 @@ class Scaled:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Notice:
     """A message from procdash itself (spawn failure, signal received, stopping)."""
 

@@ -10,9 +10,9 @@ _BARE = r"[A-Za-z0-9_-]+"
 _QUOTED = r'"(?:[^"\\]|\\.)*"|\'[^\']*\''
 _PART = rf"(?:{_BARE}|{_QUOTED})"
 _DOTTED = rf"{_PART}(?:\s*\.\s*{_PART})*"
-KEY_RE = re.compile(rf"\s*({_DOTTED})\s*=")
-HEADER_RE = re.compile(rf"\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
-PART_RE = re.compile(_PART)
+# Compiled on first use (re caches them), not at import: a project without Procfile.toml never needs them.
+KEY = rf"\s*({_DOTTED})\s*="
+HEADER = rf"\s*(\[\[?)\s*({_DOTTED})\s*\]\]?"
 
 
 def key_lines(text: str) -> dict[KeyPath, int]:
@@ -21,6 +21,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
     A small scanner of TOML's surface: table headers, dotted keys, and keys inside inline tables. It
     skips strings (including multi-line ones) and comments, so a ``=`` inside a value is never a key.
     """
+    header_re, key_re = re.compile(HEADER), re.compile(KEY)
     lines: dict[KeyPath, int] = {}
     table: KeyPath = ()
     stack: list[KeyPath] = []  # open inline tables: the key path each one belongs to
@@ -43,7 +44,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
             pos = length if end < 0 else end
             continue
         if at_line_start and not stack and char == "[":
-            header = HEADER_RE.match(text, pos)
+            header = header_re.match(text, pos)
             if header is not None:
                 table = _split(header.group(2))
                 lines.setdefault(table, line_no)
@@ -52,7 +53,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
                 continue
         expects_key = (at_line_start and not stack) or (stack and _after_key_opening(text, pos))
         if expects_key:
-            key = KEY_RE.match(text, pos)
+            key = key_re.match(text, pos)
             if key is not None:
                 base = stack[-1] if stack else table
                 path = base + _split(key.group(1))
@@ -97,7 +98,7 @@ def _after_key_opening(text: str, pos: int) -> bool:
 def _split(dotted: str) -> KeyPath:
     """Split a dotted key into its parts, unquoting quoted ones."""
     parts: list[str] = []
-    for match in PART_RE.finditer(dotted):
+    for match in re.finditer(_PART, dotted):
         part = match.group(0)
         if part[0] == '"':
             part = part[1:-1].encode().decode("unicode_escape")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 import time
@@ -55,6 +54,8 @@ def _stop_signal_name(event: ev.Exited) -> str:
 
 def describe_waiting(name: str, prompt: str) -> str:
     """The system line announcing that a process waits for input, with its prompt and how to answer it."""
+    import json  # here, not above: the modules a start loads before its first process leave it out
+
     shown = strip_sgr(prompt)
     if len(shown) > PROMPT_CHARS:
         shown = shown[: PROMPT_CHARS - 3] + "..."

@@ -18,6 +18,7 @@ from procdash.core.instance import Instance, State
 from procdash.core.lines import LineAssembler
 from procdash.core.logbuffer import LogBuffer
 from procdash.core.procfile import ProcessType
+from procdash.core.records import record
 from procdash.core.stats import Snapshot, Usage
 from procdash.view.usage import Metrics
 
@@ -25,7 +26,7 @@ JSON = dict[str, Any]
 HISTORY = 60  # CPU readings kept per instance for the sparklines, as the local sampler keeps
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PaneNotice(ev.Notice):
     """A notice from the view itself that also belongs in its process's pane (lines re-fetched, lines lost)."""
 

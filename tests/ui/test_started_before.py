@@ -160,7 +160,7 @@ async def test_procdash_start_runs_the_formation_before_it_imports_the_ui(
             return await original(self, headless=True, size=SIZE)
 
         monkeypatch.setattr(Quitting, "run_async", headless)
-        return await start.run_dashboard(supervisor, project, args, [])
+        return await start.run_dashboard(supervisor, project, args, list)
 
     code = await asyncio.wait_for(run_headless_test_app(), 30)
     assert code == 0
