@@ -104,6 +104,32 @@ def cpu_seconds(pid: int) -> float:
     return float(cpu.user + cpu.system)
 
 
+class StealMeter:
+    """The share of the CPUs' busy time the hypervisor gave to other guests while measuring (/proc/stat).
+
+    On a shared VM a benchmark's wall times stretch with it: a start-up of 100 ms on a quiet host reads
+    about 150 ms at 30% steal. Ratios measured in the same run are unaffected; absolute targets are not.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        """(busy, steal) jiffies over all CPUs since boot; (0, 0) where /proc/stat is missing."""
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return 0, 0
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        return user + nice + system + irq + softirq + steal, steal
+
+    def share(self) -> float:
+        """Steal as a fraction of busy time since this meter was made (NaN with no busy time)."""
+        busy, steal = (now - then for now, then in zip(self._read(), self._start, strict=True))
+        return steal / busy if busy else float("nan")
+
+
 def table(title: str, headers: Row, rows: Sequence[Row]) -> str:
     """A plain-text table (first column left-aligned, the rest right-aligned) under a title."""
     cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
