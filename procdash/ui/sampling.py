@@ -6,8 +6,6 @@ import asyncio
 import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
-from textual.css.query import NoMatches
-
 from procdash.core.stats import StatsSampler, live_roots
 from procdash.ui.base import DashboardBase
 from procdash.view.usage import Metrics, collect
@@ -17,10 +15,10 @@ from procdash.view.usage import Metrics, collect
 INLINE_LIMIT = 64
 
 
-def _reading(sampler: StatsSampler, roots: dict[str, int], uss_for: str | None) -> tuple[Metrics | None, str | None]:
+def _reading(sampler: StatsSampler, roots: dict[str, int]) -> tuple[Metrics | None, str | None]:
     """One sample, or why there is none: a failed read is reported and the dashboard goes on."""
     try:
-        return collect(sampler, roots, uss_for), None
+        return collect(sampler, roots), None
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -32,24 +30,19 @@ class Sampling(DashboardBase):
         """Take one sample (on the loop for a small formation, else in the thread) unless one is still busy."""
         if self._sampling or self.sampler is None:
             return
-        try:
-            names = self.selected_names()
-        except NoMatches:
-            return  # the app is shutting down: the table is already gone
         self._sampling = True
         roots = live_roots(self.formation.instances())
-        uss_for = names[0] if len(names) == 1 else None
         sampler = self.sampler
-        if uss_for is None and sampler.path in ("idle", "walk") and sampler.read <= INLINE_LIMIT:
-            # USS (smaps_rollup) and whole-machine scans can take milliseconds: those stay in the thread.
-            self._metrics_sampled(*_reading(sampler, roots, None))
+        if sampler.path in ("idle", "walk") and sampler.read <= INLINE_LIMIT:
+            # A whole-machine scan can take milliseconds: that, and a big formation, stay in the thread.
+            self._metrics_sampled(*_reading(sampler, roots))
             return
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procdash-stats")
         # The result is taken in under the app's context (Textual finds its app through a context variable).
         self._executor.submit(
-            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), sampler, roots, uss_for
+            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), sampler, roots
         )
 
     def _sample_in_thread(
@@ -58,14 +51,13 @@ class Sampling(DashboardBase):
         context: contextvars.Context,
         sampler: StatsSampler,
         roots: dict[str, int],
-        uss_for: str | None,
     ) -> None:
         """Runs in the sampling thread: read /proc, hand the result to the loop.
 
         A plain loop callback rather than a Textual message: once a second, the message's queueing and
         dispatch cost more than taking the reading in.
         """
-        metrics, error = _reading(sampler, roots, uss_for)
+        metrics, error = _reading(sampler, roots)
         try:
             loop.call_soon_threadsafe(self._metrics_sampled, metrics, error, context=context)
         except RuntimeError:

@@ -25,8 +25,8 @@ class Metrics:
         return self.snapshot.types.get(type_name)
 
 
-def collect(sampler: StatsSampler, roots: Mapping[str, int], uss_for: str | None) -> Metrics:
-    """Take one sample and copy the histories; blocking (reads /proc), so it runs in a thread worker."""
-    snapshot = sampler.sample(roots, uss_for=uss_for)
+def collect(sampler: StatsSampler, roots: Mapping[str, int]) -> Metrics:
+    """Take one sample and copy the histories; it reads /proc, on the loop for a small formation, else in a thread."""
+    snapshot = sampler.sample(roots)
     history, type_history = sampler.histories(roots, dict.fromkeys(name.rpartition(".")[0] for name in roots))
     return Metrics(snapshot=snapshot, history=history, type_history=type_history)
