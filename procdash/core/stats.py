@@ -414,11 +414,12 @@ class StatsSampler:
         self._roots: dict[str, int] = {}
         self._known: dict[int, tuple[int, float]] = {}
 
-    def sample(self, roots: Mapping[str, int], *, uss_for: str | None = None) -> Snapshot:
+    def sample(self, roots: Mapping[str, int], *, uss_for: str | None = None, slots: int = 1) -> Snapshot:
         """Measure every instance's tree; ``roots`` maps instance names to their root pids.
 
         Instances whose root is gone (or a zombie) are left out. Nothing here raises for processes that
-        vanish, turn into zombies or deny access while being read.
+        vanish, turn into zombies or deny access while being read. ``slots`` is how many entries of the
+        CPU histories this reading fills: more than one when the caller let intervals pass without one.
         """
         scan = self._scan(roots)
         self.read = len(scan.procs)
@@ -471,7 +472,7 @@ class StatsSampler:
             processes_total += usage.processes
         types = {type_name: Usage(*summed) for type_name, summed in sums.items()}
         total = Usage(cpu_total, rss_total, processes_total)
-        self._record(roots, instances, types)
+        self._record(roots, instances, types, slots)
         return Snapshot(at=now, instances=instances, types=types, total=total)
 
     def _scan(self, roots: Mapping[str, int]) -> Scan:
@@ -554,17 +555,22 @@ class StatsSampler:
             elapsed = age if window is None else max(age, window)
         return min(self._max_rate, 100.0 * used / max(elapsed, MIN_WINDOW))
 
-    def _record(self, roots: Mapping[str, int], instances: dict[str, Usage], types: dict[str, Usage]) -> None:
-        """Append this tick to the histories of every instance and type named in ``roots``."""
+    def _record(
+        self, roots: Mapping[str, int], instances: dict[str, Usage], types: dict[str, Usage], slots: int = 1
+    ) -> None:
+        """Append this tick (``slots`` times) to the histories of every instance and type named in ``roots``."""
         size = self.history_length
         with self._lock:
             for name in roots:
                 usage = instances.get(name)
-                self._history.setdefault(name, deque(maxlen=size)).append(usage.cpu_percent if usage else 0.0)
+                cpu = usage.cpu_percent if usage else 0.0
+                history = self._history.setdefault(name, deque(maxlen=size))
+                history.extend((cpu,) * slots)
             for type_name in dict.fromkeys(name.rpartition(".")[0] for name in roots):
                 usage = types.get(type_name)
+                cpu = usage.cpu_percent if usage else 0.0
                 history = self._type_history.setdefault(type_name, deque(maxlen=size))
-                history.append(usage.cpu_percent if usage else 0.0)
+                history.extend((cpu,) * slots)
 
 
 def _tree(root: int, scan: Scan, claimed: set[int]) -> list[int]:

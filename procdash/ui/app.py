@@ -30,6 +30,7 @@ from procdash.ui.feed import DashboardFeed
 from procdash.ui.focus import FocusKeys
 from procdash.ui.input_mode import InputModeActions
 from procdash.ui.keys import APP_BINDINGS
+from procdash.ui.pace import SamplePace
 from procdash.ui.pane_actions import PaneActions
 from procdash.ui.process_actions import ProcessActions
 from procdash.ui.quit_actions import QuitActions
@@ -112,6 +113,7 @@ class ProcdashApp(
         where = formation.where
         self._procfile = display_path(formation.procfile) + (f" · {where}" if where else "")
         self._sampling = False
+        self.pace = SamplePace()
         self._unsubscribe: list[object] = []
         self._pty_sent: dict[str, tuple[int | None, int, int]] = {}
         self._pty_guessed: dict[str, tuple[int | None, int, int]] = {}
@@ -285,6 +287,7 @@ class ProcdashApp(
     def _on_event(self, event: ev.Event) -> None:
         """A supervisor event: record it (never touching a widget) and make sure a flush will come."""
         self.feed(event)
+        self.pace.moved()
         if self._flush_paused:
             self._wake()
 
@@ -315,11 +318,13 @@ class ProcdashApp(
 
     def _tick(self) -> None:
         """Once a second: uptimes and backoff countdowns move, the sampler reads, the pty size follows the pane."""
-        if self.sampler is not None and self.stats_interval == 1.0:
-            self._sample()
-        sampling_each_second = self.sampler is not None and 0 < self.stats_interval <= 1.0
+        sampled = False
+        if self.sampler is not None and self.stats_interval == 1.0 and self.pace.due():
+            self._sample(self.pace.slots())
+            sampled = True
+        sampling_often = self.sampler is not None and 0 < self.stats_interval < 1.0
         moving = any(inst.state in LIVE_STATES or inst.state is State.BACKOFF for inst in self.formation.instances())
-        if moving and not sampling_each_second:  # else every sample redraws the table anyway
+        if moving and not sampled and not sampling_often:  # else the sample redraws the table anyway
             self.mark_numbers_dirty()
         try:
             grid = self.grid

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from procdash.core.stats import StatsSampler
     from procdash.ui.feed import DashboardFeed
+    from procdash.ui.pace import SamplePace
     from procdash.ui.rows import Order
     from procdash.ui.widgets.panes import EmptyPane, LogPane, PaneGrid
     from procdash.ui.widgets.process_table import ProcessTable
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         sampler: StatsSampler | None
         stats_interval: float
         _sampling: bool
+        pace: SamplePace
         _executor: ThreadPoolExecutor | None
 
         @property

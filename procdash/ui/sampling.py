@@ -15,10 +15,10 @@ from procdash.view.usage import Metrics, collect
 INLINE_LIMIT = 64
 
 
-def _reading(sampler: StatsSampler, roots: dict[str, int]) -> tuple[Metrics | None, str | None]:
+def _reading(sampler: StatsSampler, roots: dict[str, int], slots: int) -> tuple[Metrics | None, str | None]:
     """One sample, or why there is none: a failed read is reported and the dashboard goes on."""
     try:
-        return collect(sampler, roots), None
+        return collect(sampler, roots, slots), None
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -26,8 +26,11 @@ def _reading(sampler: StatsSampler, roots: dict[str, int]) -> tuple[Metrics | No
 class Sampling(DashboardBase):
     """Mixed into the app: starts a sample per tick unless one is running, and takes in its result."""
 
-    def _sample(self) -> None:
-        """Take one sample (on the loop for a small formation, else in the thread) unless one is still busy."""
+    def _sample(self, slots: int = 1) -> None:
+        """Take one sample (on the loop for a small formation, else in the thread) unless one is still busy.
+
+        ``slots``: the seconds of CPU history the sample fills (more when the pace let seconds pass).
+        """
         if self._sampling or self.sampler is None:
             return
         self._sampling = True
@@ -35,14 +38,14 @@ class Sampling(DashboardBase):
         sampler = self.sampler
         if sampler.path in ("idle", "walk") and sampler.read <= INLINE_LIMIT:
             # A whole-machine scan can take milliseconds: that, and a big formation, stay in the thread.
-            self._metrics_sampled(*_reading(sampler, roots))
+            self._metrics_sampled(*_reading(sampler, roots, slots))
             return
         if self._executor is None:
             # One long-lived thread: a Textual worker per tick would cost a thread and three messages a second.
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procdash-stats")
         # The result is taken in under the app's context (Textual finds its app through a context variable).
         self._executor.submit(
-            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), sampler, roots
+            self._sample_in_thread, asyncio.get_running_loop(), contextvars.copy_context(), sampler, roots, slots
         )
 
     def _sample_in_thread(
@@ -51,13 +54,14 @@ class Sampling(DashboardBase):
         context: contextvars.Context,
         sampler: StatsSampler,
         roots: dict[str, int],
+        slots: int,
     ) -> None:
         """Runs in the sampling thread: read /proc, hand the result to the loop.
 
         A plain loop callback rather than a Textual message: once a second, the message's queueing and
         dispatch cost more than taking the reading in.
         """
-        metrics, error = _reading(sampler, roots)
+        metrics, error = _reading(sampler, roots, slots)
         try:
             loop.call_soon_threadsafe(self._metrics_sampled, metrics, error, context=context)
         except RuntimeError:
@@ -67,6 +71,7 @@ class Sampling(DashboardBase):
         """A tick's readings arrived: the table and header show them at the next flush."""
         self._sampling = False
         if metrics is not None:
+            self.pace.read(metrics.snapshot)
             self.metrics = metrics
             self.mark_numbers_dirty()
         elif error:

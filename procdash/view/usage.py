@@ -25,8 +25,8 @@ class Metrics:
         return self.snapshot.types.get(type_name)
 
 
-def collect(sampler: StatsSampler, roots: Mapping[str, int]) -> Metrics:
-    """Take one sample and copy the histories; it reads /proc, on the loop for a small formation, else in a thread."""
-    snapshot = sampler.sample(roots)
+def collect(sampler: StatsSampler, roots: Mapping[str, int], slots: int = 1) -> Metrics:
+    """Take one sample (filling ``slots`` seconds of history) and copy the histories; it reads /proc."""
+    snapshot = sampler.sample(roots, slots=slots)
     history, type_history = sampler.histories(roots, dict.fromkeys(name.rpartition(".")[0] for name in roots))
     return Metrics(snapshot=snapshot, history=history, type_history=type_history)

@@ -522,3 +522,16 @@ def test_stat_files_are_held_for_the_trees_only_and_closed_with_the_sampler(chil
     assert open_count() == before + 2 + 1
     del sampler
     assert open_count() == before
+
+
+def test_a_reading_that_stands_for_several_intervals_fills_each_of_their_slots(
+    children: Children, make_sampler: Sampler
+) -> None:
+    sleeper = children.spawn(["sleep", "30"])
+    sampler = make_sampler()
+    roots = {"idle.1": sleeper.pid}
+    sampler.sample(roots)
+    sampler.sample(roots, slots=3)
+    assert len(sampler.history("idle.1")) == 4
+    assert len(sampler.type_history("idle")) == 4
+    assert sampler.history("idle.1")[1:] == [sampler.history("idle.1")[-1]] * 3
