@@ -20,13 +20,13 @@ def still_key(snapshot: Snapshot) -> Hashable:
 
 
 class SamplePace:
-    """Each second's tick asks ``due()``; a reading, an engine event and a key say whether anything moved.
+    """Each second's tick asks ``due()``; each reading and each engine event say whether anything moved.
 
     Once STILL_AFTER readings in a row read as before (nothing ran, no memory changed, no port opened)
     and no event came between them, a reading is taken every STILL_EVERY seconds, until the first that
-    differs, or the first event (a line, a start, an exit, a key): then it is every second again. An
-    idle dashboard spends a third of its second on the reading, so this is most of what it can save;
-    the sparklines keep one slot a second, the slower reading filling each second it spans.
+    differs, or the first event (a line, a start, an exit, a scale): then it is every second again. An
+    idle dashboard spends about a third of its second on the reading, so this is most of what it can
+    save; the sparklines keep one slot a second, the slower reading filling each second it spans.
     """
 
     def __init__(self, still_after: int = STILL_AFTER, still_every: int = STILL_EVERY) -> None:
@@ -53,5 +53,5 @@ class SamplePace:
         self._last = key
 
     def moved(self) -> None:
-        """Something happened (an engine event, a key): readings are taken each second again."""
+        """Something happened in the formation (any engine event): readings are taken each second again."""
         self.still = 0
