@@ -140,7 +140,7 @@ def idle_dashboard(directory: Path, seconds_: float) -> dict[str, Any]:
     """The installed procdash command with 20 sleepers, metrics sampled every second.
 
     Twenty types of one process each, as most Procfiles are and as mprocs runs them: the row selected
-    at start is then one instance, which is what a person looks at most of the day.
+    at start is then one instance.
     """
     types = "".join(f"sleeper{n}: exec sleep {SLEEP_ARG}\n" for n in range(1, IDLE_PROCESSES + 1))
     (directory / "Procfile").write_text(types)

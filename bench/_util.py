@@ -107,8 +107,8 @@ def cpu_seconds(pid: int) -> float:
 class StealMeter:
     """The share of the CPUs' busy time the hypervisor gave to other guests while measuring (/proc/stat).
 
-    On a shared VM a benchmark's wall times stretch with it: a start-up of 100 ms on a quiet host reads
-    about 150 ms at 30% steal. Ratios measured in the same run are unaffected; absolute targets are not.
+    On a shared VM a benchmark's wall times stretch with it, so an absolute target read in a run with
+    much steal says little; ratios between runners measured in the same run are not skewed by it.
     """
 
     def __init__(self) -> None:

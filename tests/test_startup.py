@@ -24,13 +24,15 @@ NEVER = (
 # Imported only when the project needs them: none of these files is there, nothing is watched.
 ONLY_WHEN_NEEDED = ("yaml", "dotenv", "tomllib", "watchfiles", "psutil", "hashlib", "shutil", "tempfile")
 
-# Runs ``procdash ARGS`` exactly as the console script does and prints the modules loaded at exit.
+# Runs ``procdash ARGS`` exactly as the console script does.
+RUN_PROCDASH = (
+    "sys.argv = ['procdash', *sys.argv[1:]]\nrunpy.run_module('procdash', run_name='__main__', alter_sys=True)\n"
+)
+# That, printing the modules loaded at exit.
 RUN = (
     "import atexit, runpy, sys\n"
     "atexit.register(lambda: print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr))\n"
-    "sys.argv = ['procdash', *sys.argv[1:]]\n"
-    "runpy.run_module('procdash', run_name='__main__', alter_sys=True)\n"
-)
+) + RUN_PROCDASH
 
 # The same, printing the modules loaded when the first process is spawned (subprocess's fork_exec).
 RUN_TO_FIRST_SPAWN = (
@@ -44,7 +46,7 @@ RUN_TO_FIRST_SPAWN = (
     "        print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     "    return spawn(*args, **kwargs)\n"
     "setattr(owner, name, first)\n"
-) + RUN.split("\n", 2)[2]
+) + RUN_PROCDASH
 
 
 def modules_of_a_headless_run(root: Path, *args: str, until_first_spawn: bool = False) -> set[str]:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from procdash.core.instance import State
 from procdash.core.project import load_project
 from procdash.core.supervisor import Supervisor, SupervisorOptions
 from procdash.ui.app import ProcdashApp
 from procdash.view.local import LocalFormation
-from tests.helpers import write
+from tests.helpers import wait_until, write
 
 MakeApp = Callable[..., ProcdashApp]
 
@@ -48,3 +49,15 @@ def make_app(tmp_path: Path) -> MakeApp:
         return ProcdashApp(LocalFormation(supervisor, project), argparse.Namespace(stats_interval=stats_interval))
 
     return build
+
+
+async def all_running(app: ProcdashApp, count: int) -> None:
+    """Wait until ``count`` instances run and the table shows them."""
+    sup = app.formation.supervisor
+    await wait_until(lambda: sum(inst.state is State.RUNNING for inst in sup.instances()) == count)
+    await wait_until(lambda: len(app.table.row_keys) == count + 1 and not app.feed.table_dirty)
+
+
+def hold_still(app: ProcdashApp) -> None:
+    """Stop the app's second, whose uptimes and readings would otherwise rewrite the cells a test set."""
+    app._ticker.stop()

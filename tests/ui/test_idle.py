@@ -12,10 +12,9 @@ from textual.geometry import Region
 from procdash.core.instance import State
 from procdash.ui import rows as tablerows
 from procdash.ui import sampling
-from procdash.ui.app import ProcdashApp
 from procdash.ui.widgets.process_table import HEADER_LINES, ProcessTable
 from tests.helpers import wait_until
-from tests.ui.conftest import MakeApp
+from tests.ui.conftest import MakeApp, all_running, hold_still
 
 SLEEPERS = "web: exec sleep 30\n"
 # Columns a formation of sleepers may change on its own: time passes, the sampler reads CPU and memory.
@@ -50,18 +49,6 @@ class Spy:
 def columns_in(table: ProcessTable, region: Region) -> set[str]:
     """The keys of the columns a repainted region covers."""
     return {key for key, (x, width) in table._spans.items() if x < region.right and region.x < x + width}
-
-
-async def all_running(app: ProcdashApp, count: int) -> None:
-    """Wait until ``count`` instances run and the table shows them."""
-    sup = app.formation.supervisor
-    await wait_until(lambda: sum(inst.state is State.RUNNING for inst in sup.instances()) == count)
-    await wait_until(lambda: len(app.table.row_keys) == count + 1 and not app.feed.table_dirty)
-
-
-def hold_still(app: ProcdashApp) -> None:
-    """Stop the app's second, whose uptimes and readings would otherwise rewrite the cells a test set."""
-    app._ticker.stop()
 
 
 async def test_one_changed_value_repaints_one_cell(make_app: MakeApp) -> None:

@@ -11,8 +11,8 @@ from procdash.core.stats import Snapshot, Usage
 from procdash.ui import sampling
 from procdash.ui.pace import SamplePace
 from tests.helpers import wait_until
-from tests.ui.conftest import MakeApp
-from tests.ui.test_idle import SLEEPERS, all_running, hold_still
+from tests.ui.conftest import MakeApp, all_running, hold_still
+from tests.ui.test_idle import SLEEPERS
 
 
 def snapshot(cpu: float = 0.0, rss: int = 1000) -> Snapshot:
